@@ -1,0 +1,11 @@
+export * from "./issues.js";
+export * from "./problem.js";
+export * from "./meta.js";
+export * from "./kind.js";
+export * from "./checks.js";
+export { Validator, type DocumentResult } from "./validate.js";
+export { parseYamlFile, type ParsedDocument, type ParsedFile } from "./yaml.js";
+export { loadManifests, formatProblems, type LoadedResource, type LoadResult, type SourceFile, type Ignored } from "./load.js";
+export { reconcile, type Reconciled } from "./lastGood.js";
+export { allKinds, defaultValidator } from "./registry.js";
+export * from "./kinds/core.js";

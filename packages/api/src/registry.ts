@@ -1,0 +1,19 @@
+/** Every kind Waystation reads, and the shared validator built from them. */
+import type { KindDef } from "./kind.js";
+import { NamespaceKind, PodKind, ServiceAccountKind, ServiceKind } from "./kinds/core.js";
+import { Validator } from "./validate.js";
+
+export const allKinds: readonly KindDef[] = [
+  NamespaceKind as KindDef,
+  ServiceKind as KindDef,
+  PodKind as KindDef,
+  ServiceAccountKind as KindDef,
+];
+
+let shared: Validator | undefined;
+
+/** The validator for all kinds, compiled on first use (ajv compilation takes a moment). */
+export function defaultValidator(): Validator {
+  shared ??= new Validator(allKinds);
+  return shared;
+}
