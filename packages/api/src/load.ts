@@ -33,6 +33,8 @@ export interface LoadResult {
   invalidKeys: ResourceKey[];
   /** Files that had YAML syntax errors (some of their documents may be missing). */
   brokenFiles: string[];
+  /** How many documents were rejected (schema, semantic or syntax errors). */
+  invalidCount: number;
 }
 
 export interface SourceFile {
@@ -47,11 +49,15 @@ export function loadManifests(files: readonly SourceFile[], validator: Validator
   const ignored: Ignored[] = [];
   const invalidKeys: ResourceKey[] = [];
   const brokenFiles: string[] = [];
+  let invalidCount = 0;
   const seen = new Map<string, LoadedResource>();
 
   for (const file of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
     const parsed = parseYamlFile(file.text);
-    if (parsed.errors.length > 0) brokenFiles.push(file.path);
+    if (parsed.errors.length > 0) {
+      brokenFiles.push(file.path);
+      invalidCount += Math.max(1, parsed.brokenDocuments);
+    }
     for (const e of parsed.errors) {
       problems.push({ origin: { file: file.path, line: e.line, column: e.column }, severity: "error", resource: "", path: [], message: `YAML: ${e.message}` });
     }
@@ -79,6 +85,7 @@ export function loadManifests(files: readonly SourceFile[], validator: Validator
       const who = result.key ? describeKey(result.key) : describeLoose(value);
       report(result.issues, who);
       if (result.key) invalidKeys.push(result.key);
+      invalidCount++;
       return;
     }
     const who = describeKey(result.key);
@@ -87,6 +94,7 @@ export function loadManifests(files: readonly SourceFile[], validator: Validator
     const first = seen.get(k);
     if (first) {
       report([error(["metadata", "name"], `duplicates the definition at ${first.origin.file}:${first.origin.line}:${first.origin.column}, which is the one used`)], who);
+      invalidCount++;
       return;
     }
     seen.set(k, { key: result.key, object: result.object, origin, def: result.def });
@@ -98,6 +106,7 @@ export function loadManifests(files: readonly SourceFile[], validator: Validator
     ignored,
     invalidKeys,
     brokenFiles,
+    invalidCount,
   };
 }
 

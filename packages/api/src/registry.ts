@@ -1,6 +1,9 @@
 /** Every kind Waystation reads, and the shared validator built from them. */
 import type { KindDef } from "./kind.js";
 import { NamespaceKind, PodKind, ServiceAccountKind, ServiceKind } from "./kinds/core.js";
+import { gatewayKinds } from "./kinds/gateway/index.js";
+import { networkingKinds } from "./kinds/networking/index.js";
+import { securityKinds } from "./kinds/security/index.js";
 import { Validator } from "./validate.js";
 
 export const allKinds: readonly KindDef[] = [
@@ -8,6 +11,9 @@ export const allKinds: readonly KindDef[] = [
   ServiceKind as KindDef,
   PodKind as KindDef,
   ServiceAccountKind as KindDef,
+  ...networkingKinds,
+  ...securityKinds,
+  ...gatewayKinds,
 ];
 
 let shared: Validator | undefined;

@@ -26,12 +26,14 @@ export interface ParsedFile {
   documents: ParsedDocument[];
   /** Syntax errors; a broken document is dropped, the others in the file still load. */
   errors: YamlSyntaxError[];
+  /** How many documents were dropped because of syntax errors. */
+  brokenDocuments: number;
 }
 
 export function parseYamlFile(text: string): ParsedFile {
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, merge: true });
-  const out: ParsedFile = { documents: [], errors: [] };
+  const out: ParsedFile = { documents: [], errors: [], brokenDocuments: 0 };
   const list = Array.isArray(docs) ? docs : [];
   if (!Array.isArray(docs)) {
     // An empty stream: parseAllDocuments returns an EmptyStream with its own errors.
@@ -39,9 +41,11 @@ export function parseYamlFile(text: string): ParsedFile {
       const p = lc.linePos(e.pos[0]);
       out.errors.push({ line: p.line, column: p.col, message: firstLine(e.message) });
     }
+    if (out.errors.length > 0) out.brokenDocuments = 1;
   }
   list.forEach((doc, index) => {
     if (doc.errors.length > 0) {
+      out.brokenDocuments++;
       for (const e of doc.errors) {
         const p = lc.linePos(e.pos[0]);
         out.errors.push({ line: p.line, column: p.col, message: firstLine(e.message) });
@@ -55,6 +59,7 @@ export function parseYamlFile(text: string): ParsedFile {
       value = doc.toJS({ maxAliasCount: 1000 });
     } catch (e) {
       out.errors.push({ line: start.line, column: start.col, message: (e as Error).message });
+      out.brokenDocuments++;
       return;
     }
     out.documents.push({

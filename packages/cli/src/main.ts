@@ -1,0 +1,21 @@
+/** The `waystation` command: one subcommand per file in commands/. */
+import { Command, CommanderError } from "commander";
+import { validateCommand } from "./commands/validate.js";
+
+/** Runs the CLI and resolves to the process exit code. */
+export async function main(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  let code = 0;
+  const program = new Command("waystation")
+    .description("An ambient service mesh control plane: Istio and Gateway API resources in, Envoy xDS out.")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) });
+  program.addCommand(validateCommand((c) => { code = c; }, out));
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    err.write(`waystation: ${(e as Error).message}\n`);
+    return 2;
+  }
+  return code;
+}
