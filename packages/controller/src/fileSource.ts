@@ -32,6 +32,8 @@ export interface FileSourceOptions {
   debounceMs?: number;
   /** Reload at the latest this long after the first change of a burst (default 10 s). */
   maxDelayMs?: number;
+  /** Read subdirectories of directory paths too (like `kubectl apply -R`). Default false. */
+  recursive?: boolean;
   validator?: Validator;
   logger?: Logger;
   cwd?: string;
@@ -43,6 +45,7 @@ export class FileSource {
   private readonly validator: Validator;
   private readonly log: Logger;
   private readonly cwd: string;
+  private readonly recursive: boolean;
   private watchers: FSWatcher[] = [];
   private timer: NodeJS.Timeout | undefined;
   private burstStart = 0;
@@ -57,6 +60,7 @@ export class FileSource {
     this.validator = opts.validator ?? defaultValidator();
     this.log = opts.logger ?? silentLogger;
     this.cwd = opts.cwd ?? process.cwd();
+    this.recursive = opts.recursive ?? false;
   }
 
   /** Loads once. Throws only when a given path does not exist. */
@@ -84,7 +88,7 @@ export class FileSource {
     }
     for (const root of roots) {
       // Recursive watching is supported on Linux since Node 20.
-      const w = watch(root, { recursive: true }, () => this.schedule(onChange));
+      const w = watch(root, { recursive: this.recursive }, () => this.schedule(onChange));
       w.on("error", (e) => this.log.warn("file watch error", { root, error: String(e) }));
       this.watchers.push(w);
     }
@@ -114,7 +118,7 @@ export class FileSource {
   }
 
   private async reload(): Promise<void> {
-    const files = await listManifestFiles(this.paths.map((p) => resolve(this.cwd, p)));
+    const files = await listManifestFiles(this.paths.map((p) => resolve(this.cwd, p)), this.recursive);
     const sources = await readManifestFiles(files, this.cwd);
     const hash = createHash("sha256");
     for (const f of sources) hash.update(f.path).update("\0").update(f.text).update("\0");

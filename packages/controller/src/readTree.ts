@@ -5,24 +5,29 @@ import type { SourceFile } from "@waystation/api";
 
 const manifestExt = /\.(ya?ml|json)$/i;
 
-/** Lists manifest files under the given paths, sorted, skipping hidden entries and node_modules. */
-export async function listManifestFiles(paths: readonly string[]): Promise<string[]> {
+/**
+ * Lists manifest files under the given paths, sorted, skipping hidden entries and node_modules.
+ * As with `kubectl apply -f`, a directory means the manifests in it; subdirectories are read only
+ * when `recursive` is set (`-R`). That lets a directory hold one mesh and keep others (or broken
+ * samples) in subdirectories.
+ */
+export async function listManifestFiles(paths: readonly string[], recursive = false): Promise<string[]> {
   const out = new Set<string>();
   for (const p of paths) {
     const s = await stat(p).catch(() => undefined);
     if (!s) throw new Error(`${p}: no such file or directory`);
-    if (s.isDirectory()) await walk(p, out);
+    if (s.isDirectory()) await walk(p, out, recursive);
     else out.add(p);
   }
   return [...out].sort();
 }
 
-async function walk(dir: string, out: Set<string>): Promise<void> {
+async function walk(dir: string, out: Set<string>, recursive: boolean): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true });
   for (const e of entries) {
     if (e.name.startsWith(".") || e.name === "node_modules") continue;
     const p = join(dir, e.name);
-    if (e.isDirectory()) await walk(p, out);
+    if (e.isDirectory()) { if (recursive) await walk(p, out, recursive); }
     else if (e.isFile() && manifestExt.test(e.name)) out.add(p);
   }
 }

@@ -10,11 +10,12 @@ import { meshSummary } from "../summary.js";
 export function validateCommand(setExit: (code: number) => void, out: NodeJS.WritableStream): Command {
   return new Command("validate")
     .description("check manifests and report every problem as file:line:column with the field path")
-    .argument("<paths...>", "manifest files or directories (searched recursively for .yaml, .yml and .json)")
+    .argument("<paths...>", "manifest files or directories (their .yaml, .yml and .json files)")
+    .option("-R, --recursive", "also read the subdirectories of directories, like kubectl apply -R")
     .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
     .option("-q, --quiet", "print problems and the summary line only")
-    .action(async (paths: string[], opts: { output: "text" | "json"; quiet?: boolean }) => {
-      const snap = await new FileSource(paths).load();
+    .action(async (paths: string[], opts: { output: "text" | "json"; quiet?: boolean; recursive?: boolean }) => {
+      const snap = await new FileSource(paths, { recursive: opts.recursive ?? false }).load();
       const errors = snap.problems.filter((p) => p.severity === "error");
       setExit(errors.length > 0 || snap.invalidCount > 0 ? 1 : 0);
       const valid = snap.resources.length;

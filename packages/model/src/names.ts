@@ -1,0 +1,37 @@
+/** Names derived the way Istio derives them: host names, SPIFFE identities, workload uids. */
+import type { MeshOptions } from "./options.js";
+
+/** reviews.bookinfo.svc.cluster.local */
+export function serviceHostname(name: string, namespace: string, opts: MeshOptions): string {
+  return `${name}.${namespace}.svc.${opts.domainSuffix}`;
+}
+
+/** spiffe://cluster.local/ns/bookinfo/sa/bookinfo-reviews */
+export function spiffeId(namespace: string, serviceAccount: string, opts: MeshOptions): string {
+  return `spiffe://${opts.trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+}
+
+/** Kubernetes//Pod/bookinfo/reviews-v1-abc: cluster, group (empty for core), kind, namespace, name. */
+export function workloadUid(group: string, kind: string, namespace: string, name: string, opts: MeshOptions): string {
+  return `${opts.clusterId}/${group}/${kind}/${namespace}/${name}`;
+}
+
+/**
+ * Expands a host as written in a VirtualService/DestinationRule in `namespace` to a fully
+ * qualified name, as Istio does: "reviews" -> reviews.<namespace>.svc.<suffix>; "reviews.other"
+ * -> reviews.other.svc.<suffix>; names with more dots, and wildcards, are left as written.
+ */
+export function resolveShortHost(host: string, namespace: string, opts: MeshOptions): string {
+  if (host === "*" || host.startsWith("*.")) return host;
+  const dots = host.split(".").length - 1;
+  if (dots === 0) return `${host}.${namespace}.svc.${opts.domainSuffix}`;
+  if (dots === 1) return `${host}.svc.${opts.domainSuffix}`;
+  return host;
+}
+
+/** Whether a (possibly wildcard) host pattern matches a concrete host name. */
+export function hostMatches(pattern: string, host: string): boolean {
+  if (pattern === "*") return true;
+  if (pattern.startsWith("*.")) return host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1;
+  return pattern === host;
+}

@@ -1,0 +1,21 @@
+/** Mesh-wide settings that the model and translators need; the same defaults as Istio. */
+export interface MeshOptions {
+  /** SPIFFE trust domain; identities are spiffe://<trustDomain>/ns/<ns>/sa/<sa>. */
+  trustDomain: string;
+  /** DNS suffix of Kubernetes services: <name>.<ns>.svc.<domainSuffix>. */
+  domainSuffix: string;
+  /** The mesh root namespace: policies there apply mesh-wide. */
+  rootNamespace: string;
+  /** Cluster id, used in workload uids (Kubernetes//Pod/<ns>/<name>). */
+  clusterId: string;
+  /** Network id of this cluster ("" for a single network). */
+  network: string;
+}
+
+export const defaultMeshOptions: MeshOptions = {
+  trustDomain: "cluster.local",
+  domainSuffix: "cluster.local",
+  rootNamespace: "istio-system",
+  clusterId: "Kubernetes",
+  network: "",
+};
