@@ -66,6 +66,7 @@ describe("policy attachment", () => {
     assert.deepEqual(explainService(m, "reviews.a"), [
       "Service a/reviews (reviews.a.svc.cluster.local)",
       "  waypoint: uses waypoint a/waypoint (istio.io/use-waypoint=waypoint on Namespace a)",
+      "  addresses: 10.96.0.12",
       "  ports: 9080/HTTP (http)",
       "  workloads: Pod reviews-v1 10.244.0.5",
       "  policy: AuthorizationPolicy a/gw (targets its waypoint)",
@@ -81,5 +82,20 @@ describe("policy attachment", () => {
     assert.equal(w.uid, "Kubernetes//Pod/a/reviews-v1");
     assert.equal(w.tunnel, "HBONE");
     assert.deepEqual(w.services, ["reviews.a.svc.cluster.local"]);
+  });
+});
+
+describe("ServiceEntry VIP auto-allocation", () => {
+  it("gives hosts without addresses a stable 240.240/16 VIP, distinct per host, and leaves NONE resolution alone", () => {
+    const se = (name: string, hosts: string[], resolution = "DNS") => resource("ServiceEntry", "a", name, { hosts, ports: [{ number: 80, name: "http", protocol: "HTTP" }], location: "MESH_EXTERNAL", resolution });
+    const m1 = buildModel([namespace("a"), se("x", ["a.example.com", "b.example.com"]), se("p", ["pass.example.com"], "NONE")]);
+    const m2 = buildModel([se("p", ["pass.example.com"], "NONE"), se("x", ["a.example.com", "b.example.com"]), namespace("a")]);
+    const vips = (m: ReturnType<typeof buildModel>) => m.services.map((s) => `${s.hostname}=${s.vips.join(",")}`);
+    assert.deepEqual(vips(m1), vips(m2));
+    const [a, b, p] = m1.services;
+    assert.match(a!.vips[0]!, /^240\.240\.\d+\.\d+$/);
+    assert.notEqual(a!.vips[0], b!.vips[0]);
+    assert.deepEqual(p!.vips, []);
+    assert.equal(a!.autoAllocated, true);
   });
 });

@@ -1,6 +1,7 @@
 /** Builds the mesh model from loaded resources. Pure and deterministic: same resources, same model. */
 import { compareKeys, type LoadedResource } from "@waystation/api";
 import { attachPolicies } from "./attachment.js";
+import { allocateVips } from "./autoAllocate.js";
 import { labels } from "./labels.js";
 import { defaultMeshOptions, type MeshOptions } from "./options.js";
 import { buildServices } from "./services.js";
@@ -27,6 +28,7 @@ export function buildModel(resources: readonly LoadedResource[], options: Partia
   const waypoints = buildWaypoints(sorted, opts, conditions);
   const byName = new Map<string, Waypoint>(waypoints.map((w) => [`${w.namespace}/${w.name}`, w]));
   const services = buildServices(sorted, opts, namespaces, byName);
+  allocateVips(services);
   const workloads = buildWorkloads(sorted, services, opts, namespaces, byName, conditions);
   const gateways = new Set(sorted.filter((r) => r.key.kind === "Gateway").map((r) => `${r.key.namespace}/${r.key.name}`));
   const attachments = attachPolicies(sorted, services, waypoints, gateways, opts, conditions);

@@ -13,6 +13,7 @@ export function explainService(model: MeshModel, ref: string): string[] | undefi
   for (const s of matches) {
     lines.push(`${s.kind} ${s.namespace}/${s.name} (${s.hostname})`);
     lines.push(`  waypoint: ${describeBinding(s.waypoint)}`);
+    if (s.vips.length > 0) lines.push(`  addresses: ${s.vips.join(", ")}${s.autoAllocated ? " (auto-allocated)" : ""}`);
     lines.push(`  ports: ${s.ports.map((p) => `${p.port}/${p.protocol}${p.name ? ` (${p.name})` : ""}`).join(", ") || "none"}`);
     const backends = model.workloads.filter((w) => w.services.includes(s.hostname));
     lines.push(`  workloads: ${backends.map((w) => `${w.kind} ${w.name} ${w.ips.join(",")}`).join("; ") || "none"}`);

@@ -56,6 +56,8 @@ export interface MeshService {
   /** Fully qualified: reviews.bookinfo.svc.cluster.local, or the ServiceEntry host. */
   hostname: string;
   vips: string[];
+  /** The VIP was allocated by Waystation (ServiceEntry without addresses), as Istio auto-allocates. */
+  autoAllocated?: boolean;
   ports: ServicePort[];
   /** Workloads behind it: label selector (Service selector or ServiceEntry workloadSelector). */
   selector?: Record<string, string>;
