@@ -11,3 +11,4 @@ export { allKinds, defaultValidator } from "./registry.js";
 export * from "./kinds/core.js";
 export * from "./kinds/security/index.js";
 export * from "./kinds/gateway/index.js";
+export * from "./kinds/networking/index.js";
