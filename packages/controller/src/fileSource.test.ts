@@ -64,3 +64,23 @@ describe("FileSource", () => {
     await assert.rejects(new FileSource([join(dir, "missing")]).load(), /missing: no such file or directory/);
   });
 });
+
+describe("FileSource directories", () => {
+  it("reads a directory's own files, and subdirectories only with recursive (like kubectl apply -R)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "waystation-fs-"));
+    try {
+      const { mkdir } = await import("node:fs/promises");
+      await mkdir(join(dir, "more"));
+      await writeFile(join(dir, "a.yaml"), ns("a"));
+      await writeFile(join(dir, "more", "b.yml"), ns("b"));
+      await writeFile(join(dir, ".hidden.yaml"), ns("hidden"));
+      const flat = await new FileSource([dir], { cwd: dir }).load();
+      assert.deepEqual(flat.resources.map((r) => r.key.name), ["a"]);
+      const deep = await new FileSource([dir], { cwd: dir, recursive: true }).load();
+      assert.deepEqual(deep.resources.map((r) => r.key.name), ["a", "b"]);
+      assert.deepEqual(deep.files, ["a.yaml", "more/b.yml"]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
