@@ -4,15 +4,19 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
-const impure = [
-  { group: ["node:net", "net", "node:tls", "tls", "node:http", "http", "node:http2", "http2", "node:https", "https",
-    "node:dgram", "dgram", "node:dns", "dns"], message: "pure packages open no sockets" },
-  { group: ["node:fs", "fs", "node:fs/promises", "fs/promises", "node:child_process", "child_process"],
-    message: "pure packages do no I/O: read files in controller/cli and pass text in" },
+// Bare module names go under `paths` (exact names); `patterns` match path segments too, which
+// would flag generated proto paths such as .../filters/http/... or .../transport_sockets/tls/...
+const socketModules = ["net", "tls", "http", "http2", "https", "dgram", "dns"];
+const ioModules = ["fs", "fs/promises", "child_process"];
+const impurePaths = [
+  ...socketModules.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: "pure packages open no sockets" })),
+  ...ioModules.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: "pure packages do no I/O: read files in controller/cli and pass text in" })),
+  ...["@waystation/xds", "@waystation/controller", "@waystation/cli", "@waystation/ztunnel", "@waystation/pki", "@waystation/ratelimit"]
+    .map((name) => ({ name, message: "dependencies point one way: pure packages import only pure packages" })),
+];
+const impurePatterns = [
   { group: ["@grpc/*"], message: "pure packages do not speak gRPC" },
   { group: ["@kubernetes/*"], message: "pure packages do not talk to Kubernetes" },
-  { group: ["@waystation/xds", "@waystation/controller", "@waystation/cli", "@waystation/ztunnel",
-    "@waystation/pki", "@waystation/ratelimit"], message: "dependencies point one way: pure packages import only pure packages" },
 ];
 
 export default tseslint.config(
@@ -32,7 +36,7 @@ export default tseslint.config(
     files: ["packages/api/src/**/*.ts", "packages/model/src/**/*.ts", "packages/translator/src/**/*.ts"],
     ignores: ["**/*.test.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: impure }],
+      "no-restricted-imports": ["error", { paths: impurePaths, patterns: impurePatterns }],
       "no-restricted-globals": ["error", { name: "process", message: "pure packages read no environment" }],
       "no-console": "error",
       "no-restricted-properties": ["error",

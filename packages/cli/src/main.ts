@@ -1,5 +1,7 @@
 /** The `waystation` command: one subcommand per file in commands/. */
 import { Command, CommanderError } from "commander";
+import { explainCommand } from "./commands/explain.js";
+import { translateCommand } from "./commands/translate.js";
 import { validateCommand } from "./commands/validate.js";
 
 /** Runs the CLI and resolves to the process exit code. */
@@ -9,7 +11,10 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
     .description("An ambient service mesh control plane: Istio and Gateway API resources in, Envoy xDS out.")
     .exitOverride()
     .configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) });
-  program.addCommand(validateCommand((c) => { code = c; }, out));
+  const setExit = (c: number) => { code = c; };
+  program.addCommand(validateCommand(setExit, out));
+  program.addCommand(translateCommand(setExit, out, err));
+  program.addCommand(explainCommand(setExit, out, err));
   try {
     await program.parseAsync(argv as string[]);
   } catch (e) {

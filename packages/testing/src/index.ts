@@ -1,0 +1,1 @@
+export { expectGolden, goldenCases, goldenYaml, pruneGolden, updating, type GoldenCase } from "./golden.js";

@@ -1,0 +1,7 @@
+export * from "./resources.js";
+export * from "./proxy.js";
+export * from "./names.js";
+export { translateWaypoint, servicesOf, waypointForPod, type WaypointTranslateOptions } from "./waypoint/index.js";
+export { findDestinationRule, type DestinationRuleSpec } from "./destinationRule.js";
+export { translateFor, type TranslateOptions, type ProxyTranslation } from "./translate.js";
+export { toEnvoyJson } from "./output.js";

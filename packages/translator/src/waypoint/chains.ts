@@ -1,0 +1,39 @@
+/** The filter chains of main_internal: an HCM for HTTP service ports, tcp_proxy for the rest. */
+import { create } from "@bufbuild/protobuf";
+import { FilterChainSchema, type FilterChain } from "@waystation/proto/envoy/config/listener/v3/listener_components_pb.js";
+import { RouterSchema } from "@waystation/proto/envoy/extensions/filters/http/router/v3/router_pb.js";
+import { HttpConnectionManagerSchema, type HttpFilter } from "@waystation/proto/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+import { TcpProxySchema } from "@waystation/proto/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js";
+import type { Filter } from "@waystation/proto/envoy/config/listener/v3/listener_components_pb.js";
+import { adsSource, httpFilter, networkFilter } from "../envoy/build.js";
+
+/**
+ * An HTTP chain: HCM with routes over RDS (named like the chain, so a route change does not touch
+ * LDS), the given policy filters, and the router last.
+ */
+export function httpChain(name: string, policyFilters: readonly HttpFilter[] = []): FilterChain {
+  return create(FilterChainSchema, {
+    name,
+    filters: [networkFilter("envoy.filters.network.http_connection_manager", HttpConnectionManagerSchema, {
+      statPrefix: name,
+      routeSpecifier: { case: "rds", value: { routeConfigName: name, configSource: adsSource() } },
+      httpFilters: [...policyFilters, httpFilter("envoy.filters.http.router", RouterSchema, {})],
+      // The client address was restored by original_dst from the HBONE connection; a client's
+      // x-forwarded-for is not evidence of anything.
+      useRemoteAddress: false,
+      normalizePath: true,
+      mergeSlashes: true,
+    })],
+  });
+}
+
+/** A TCP chain: the given network filters (RBAC ...), then tcp_proxy to the cluster. */
+export function tcpChain(name: string, cluster: string, policyFilters: readonly Filter[] = []): FilterChain {
+  return create(FilterChainSchema, {
+    name,
+    filters: [...policyFilters, networkFilter("envoy.filters.network.tcp_proxy", TcpProxySchema, {
+      statPrefix: name,
+      clusterSpecifier: { case: "cluster", value: cluster },
+    })],
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * Translation for a waypoint Envoy: connect_terminate -> main_internal -> per service port chain
+ * -> inbound-vip cluster -> connect_originate (istio-ambient.md §6). Pure: model in, resources and
+ * conditions out, sorted by name.
+ */
+import { create } from "@bufbuild/protobuf";
+import { ClusterSchema, Cluster_DiscoveryType, type Cluster } from "@waystation/proto/envoy/config/cluster/v3/cluster_pb.js";
+import type { Condition, MeshModel, MeshService, MeshWorkload, ServicePort, Waypoint } from "@waystation/model";
+import { findDestinationRule } from "../destinationRule.js";
+import { seconds } from "../envoy/build.js";
+import { chainProtocol, inboundVipName, waypointNames } from "../names.js";
+import { emptyResources, sortResources, type Translation } from "../resources.js";
+import { httpChain, tcpChain } from "./chains.js";
+import { connectOriginateCluster, connectOriginateListener } from "./connectOriginate.js";
+import { connectTerminateListener } from "./connectTerminate.js";
+import { defaultRouteConfig } from "./defaultRoute.js";
+import { loadAssignment } from "./endpoints.js";
+import { mainInternalListener, type DispatchEntry } from "./mainInternal.js";
+import { serviceCluster } from "./serviceCluster.js";
+
+export interface WaypointTranslateOptions {
+  /** Mesh connect timeout (Istio's default is 10 s). */
+  connectTimeoutSeconds: number;
+}
+
+export const defaultWaypointOptions: WaypointTranslateOptions = { connectTimeoutSeconds: 10 };
+
+/** The services a waypoint fronts: those whose binding resolved to it. */
+export function servicesOf(model: MeshModel, w: Waypoint): MeshService[] {
+  return model.services.filter((s) => s.waypoint.state === "bound" && s.waypoint.waypoint.key.namespace === w.namespace && s.waypoint.waypoint.name === w.name);
+}
+
+export function translateWaypoint(model: MeshModel, w: Waypoint, options: Partial<WaypointTranslateOptions> = {}): Translation {
+  const opts = { ...defaultWaypointOptions, ...options };
+  const td = model.options.trustDomain;
+  const out = emptyResources();
+  const conditions: Condition[] = [];
+  const dispatch: DispatchEntry[] = [];
+
+  for (const svc of servicesOf(model, w)) {
+    if (svc.vips.length === 0) {
+      conditions.push({ resource: svc.key, type: "WaypointProgrammed", status: "False", reason: "NoAddress",
+        message: `${svc.hostname} has no virtual IP, so ztunnel cannot send its traffic to waypoint ${w.namespace}/${w.name}` });
+      continue;
+    }
+    const dr = findDestinationRule(model, svc, w.namespace);
+    for (const port of svc.ports) {
+      if (port.protocol === "UDP") continue;
+      const name = inboundVipName(svc, port);
+      out.clusters.push(serviceCluster(name, svc, port, { connectTimeoutSeconds: opts.connectTimeoutSeconds }));
+      if (svc.resolution === "CLUSTER_IP" || svc.resolution === "STATIC") out.endpoints.push(loadAssignment(name, svc, port, model.workloads));
+      for (const subset of dr?.object.spec.subsets ?? []) {
+        const subsetName = inboundVipName(svc, port, subset.name);
+        out.clusters.push(serviceCluster(subsetName, svc, port, { connectTimeoutSeconds: opts.connectTimeoutSeconds }));
+        if (svc.resolution === "CLUSTER_IP" || svc.resolution === "STATIC") {
+          out.endpoints.push(loadAssignment(subsetName, svc, port, model.workloads, subset.labels ?? {}));
+        }
+      }
+      if (chainProtocol(port) === "http") {
+        dispatch.push({ vips: svc.vips, port: port.port, chain: httpChain(name) });
+        out.routes.push(defaultRouteConfig(name, port.port, name));
+      } else {
+        dispatch.push({ vips: svc.vips, port: port.port, chain: tcpChain(name, name) });
+      }
+    }
+  }
+
+  out.listeners.push(connectTerminateListener(td), mainInternalListener(dispatch), connectOriginateListener());
+  out.clusters.push(mainInternalCluster(), connectOriginateCluster(td, opts.connectTimeoutSeconds));
+  return { resources: sortResources(out), conditions };
+}
+
+/** connect_terminate's CONNECT route sends each tunnel's bytes here: the main_internal listener. */
+function mainInternalCluster(): Cluster {
+  return create(ClusterSchema, {
+    name: waypointNames.mainInternal,
+    clusterDiscoveryType: { case: "type", value: Cluster_DiscoveryType.STATIC },
+    connectTimeout: seconds(10),
+    loadAssignment: {
+      clusterName: waypointNames.mainInternal,
+      endpoints: [{ lbEndpoints: [{ hostIdentifier: { case: "endpoint", value: { address: { address: { case: "envoyInternalAddress", value: { addressNameSpecifier: { case: "serverListenerName", value: waypointNames.mainInternal } } } } } } }] }],
+    },
+  });
+}
+
+/** Which waypoint a proxy is: the pod of that name if the model has it, else the longest waypoint name prefixing the pod name. */
+export function waypointForPod(model: MeshModel, namespace: string, podName: string): Waypoint | undefined {
+  const pod: MeshWorkload | undefined = model.workloads.find((x) => x.kind === "Pod" && x.namespace === namespace && x.name === podName);
+  if (pod?.waypointOf) return model.waypoints.find((x) => x.namespace === namespace && x.name === pod.waypointOf!.name);
+  return model.waypoints
+    .filter((x) => x.namespace === namespace && (podName === x.name || podName.startsWith(`${x.name}-`)))
+    .sort((a, b) => b.name.length - a.name.length)[0];
+}
+
+export type { ServicePort };
