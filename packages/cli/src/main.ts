@@ -1,6 +1,8 @@
 /** The `waystation` command: one subcommand per file in commands/. */
 import { Command, CommanderError } from "commander";
 import { explainCommand } from "./commands/explain.js";
+import { serveCommand } from "./commands/serve.js";
+import { statusCommand } from "./commands/status.js";
 import { translateCommand } from "./commands/translate.js";
 import { validateCommand } from "./commands/validate.js";
 
@@ -15,6 +17,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
   program.addCommand(validateCommand(setExit, out));
   program.addCommand(translateCommand(setExit, out, err));
   program.addCommand(explainCommand(setExit, out, err));
+  program.addCommand(serveCommand(setExit, err));
+  program.addCommand(statusCommand(setExit, out, err));
   try {
     await program.parseAsync(argv as string[]);
   } catch (e) {

@@ -5,3 +5,4 @@ export { translateWaypoint, servicesOf, waypointForPod, type WaypointTranslateOp
 export { findDestinationRule, type DestinationRuleSpec } from "./destinationRule.js";
 export { translateFor, type TranslateOptions, type ProxyTranslation } from "./translate.js";
 export { toEnvoyJson } from "./output.js";
+export { translateGrpc, grpcListenerName, type GrpcRouteBuilder } from "./grpc/index.js";

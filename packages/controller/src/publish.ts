@@ -1,0 +1,65 @@
+/**
+ * From a mesh model to snapshots in the cache: one snapshot per proxy group (each waypoint, and
+ * one for all proxyless gRPC clients), so a thousand replicas of one waypoint share one snapshot
+ * object. Pure except for the cache it writes to.
+ */
+import { formatValidationError, validateSnapshot, type ExternalNames } from "@waystation/translator/validate";
+import { identifyProxy, translateFor, translateGrpc, translateWaypoint, waypointForPod, type Translation, type XdsResources } from "@waystation/translator";
+import type { Condition, MeshModel } from "@waystation/model";
+import { buildSnapshot, type Snapshot, type SnapshotCache } from "@waystation/xds";
+import type { Node } from "@waystation/proto/envoy/config/core/v3/base_pb.js";
+import type { JsonObject } from "@bufbuild/protobuf";
+
+/** Names the proxies' bootstrap or the CA provide, outside the translated snapshot. */
+export const externalNames: ExternalNames = { secrets: ["default", "ROOTCA"] };
+
+/** The cache key of a waypoint's snapshot. */
+export const waypointGroup = (ns: string, name: string) => `waypoint/${ns}/${name}`;
+export const grpcGroup = "grpc";
+
+/** Which shared snapshot a connecting node reads (see SnapshotCache nodeGroup). */
+export function nodeGroupOf(model: () => MeshModel | undefined, node: Node): string | undefined {
+  const p = identifyProxy({ id: node.id, userAgentName: node.userAgentName, clientFeatures: node.clientFeatures, metadata: node.metadata as JsonObject | undefined });
+  if ("error" in p) return undefined;
+  if (p.role === "grpc") return grpcGroup;
+  if (p.role === "waypoint") {
+    const m = model();
+    const w = m && waypointForPod(m, p.namespace, p.podName);
+    return w ? waypointGroup(w.namespace, w.name) : undefined;
+  }
+  return undefined;
+}
+
+export interface PublishResult {
+  group: string;
+  ok: boolean;
+  errors: string[];
+  changed: readonly string[];
+  conditions: Condition[];
+}
+
+/** Translates every group, validates, and sets the snapshots that pass; a failing one keeps its last good snapshot. */
+export function publishModel(model: MeshModel, cache: SnapshotCache): PublishResult[] {
+  const results: PublishResult[] = [];
+  const groups: [string, () => Translation][] = [
+    ...model.waypoints.map((w) => [waypointGroup(w.namespace, w.name), () => translateWaypoint(model, w)] as [string, () => Translation]),
+    [grpcGroup, () => translateGrpc(model)],
+  ];
+  for (const [group, translate] of groups) {
+    const t = translate();
+    const errors = validateSnapshot(t.resources, { external: externalNames }).map(formatValidationError);
+    if (errors.length > 0) {
+      results.push({ group, ok: false, errors, changed: [], conditions: t.conditions });
+      continue;
+    }
+    const r = cache.setSnapshot(group, toSnapshot(t.resources));
+    results.push({ group, ok: r.ok, errors: r.ok ? [] : [...r.errors], changed: r.ok ? r.changed : [], conditions: t.conditions });
+  }
+  return results;
+}
+
+export function toSnapshot(r: XdsResources): Snapshot {
+  return buildSnapshot([...r.clusters, ...r.endpoints, ...r.listeners, ...r.routes, ...r.secrets]);
+}
+
+export { translateFor };
