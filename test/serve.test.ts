@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
 import { RouteConfigurationSchema } from "@waystation/proto/envoy/config/route/v3/route_pb.js";
+import { SecretSchema } from "@waystation/proto/envoy/extensions/transport_sockets/tls/v3/secret_pb.js";
+import { X509Certificate } from "node:crypto";
 import { ControlPlane } from "@waystation/controller";
 import { RawAdsClient, namesOf, type SotwStream } from "@waystation/xds/testing";
 import { TypeUrl } from "@waystation/xds";
@@ -26,7 +28,7 @@ describe("waystation serve", () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "waystation-serve-"));
     await cp(join(root, "examples"), dir, { recursive: true, filter: (src) => !src.includes("/invalid") });
-    cpl = new ControlPlane({ config: [dir], xdsPort: 0, monitorPort: 0, host: "127.0.0.1", debounceMs: 20 });
+    cpl = new ControlPlane({ config: [dir], xdsPort: 0, secureXdsPort: 0, monitorPort: 0, host: "127.0.0.1", debounceMs: 20 });
     await cpl.start();
     client = new RawAdsClient(`127.0.0.1:${cpl.xdsPort}`);
   });
@@ -53,6 +55,18 @@ describe("waystation serve", () => {
     assert.deepEqual(namesOf(lds), ["connect_originate", "connect_terminate", "main_internal"]);
     const rds = await subscribe(s, TypeUrl.RDS, ["inbound-vip|9080|http|reviews.bookinfo.svc.cluster.local"]);
     assert.equal(rds.resources.length, 1);
+
+    const sds = await subscribe(s, TypeUrl.SDS, ["default", "ROOTCA"]);
+    const secrets = new Map(sds.resources.map((a) => { const x = fromBinary(SecretSchema, a.value); return [x.name, x] as const; }));
+    const def = secrets.get("default")!, root = secrets.get("ROOTCA")!;
+    assert.equal(def.type.case, "tlsCertificate");
+    assert.equal(root.type.case, "validationContext");
+    const chain = def.type.case === "tlsCertificate" ? String(def.type.value.certificateChain?.specifier.value) : "";
+    const bundle = root.type.case === "validationContext" ? String(root.type.value.trustedCa?.specifier.value) : "";
+    const leaf = new X509Certificate(chain);
+    assert.equal(leaf.subjectAltName, "URI:spiffe://cluster.local/ns/bookinfo/sa/waypoint");
+    const rootCert = new X509Certificate(bundle);
+    assert.ok(leaf.checkIssued(rootCert) && leaf.verify(rootCert.publicKey), "the waypoint certificate is signed by the ROOTCA root");
 
     const syncz = await (await monitor("/debug/syncz")).json() as { node: string; types: Record<string, { state: string }> }[];
     const mine = syncz.find((x) => x.node === waypointNode.id);

@@ -14,6 +14,8 @@ import { silentLogger, type Logger } from "./logger.js";
 import { createMetrics, type ControlPlaneMetrics } from "./metrics.js";
 import { startMonitor } from "./monitor.js";
 import { nodeGroupOf, publishModel, type PublishResult } from "./publish.js";
+import { ProxyCertificates } from "./proxyCerts.js";
+import { CallerAuthenticator, CaService, CertificateAuthority, NodeCredentials, ServingCertificate } from "@waystation/pki";
 
 export interface ControlPlaneOptions {
   config: string[];
@@ -26,6 +28,15 @@ export interface ControlPlaneOptions {
   logger?: Logger;
   /** Reload debounce for the file source. */
   debounceMs?: number;
+  /** ADS and the CA over TLS (the CA's own serving certificate); 0 picks a free port, -1 disables. Default 15012. */
+  secureXdsPort?: number;
+  trustDomain?: string;
+  /** Where the CA keeps its root across restarts; without it the root lives in memory. */
+  stateDir?: string;
+  /** Istio's plugged-in CA certificates (cacerts layout). */
+  pluggedCertsDir?: string;
+  /** Node-credentials file for CreateCertificate callers (see packages/pki/README.md). */
+  nodeCredentials?: string;
 }
 
 export class ControlPlane {
@@ -35,11 +46,18 @@ export class ControlPlane {
   private readonly log: Logger;
   private readonly source: FileSource;
   private grpcServer: grpc.Server | undefined;
+  private secureServer: grpc.Server | undefined;
+  private serving: ServingCertificate | undefined;
+  private ca: CertificateAuthority | undefined;
+  private certs: ProxyCertificates | undefined;
+  private rotationTimer: NodeJS.Timeout | undefined;
+  private applying: Promise<void> = Promise.resolve();
   private monitor: Server | undefined;
   private model: MeshModel | undefined;
   private snapshot: MeshSnapshot | undefined;
   private lastPublish: PublishResult[] = [];
   xdsPort = 0;
+  secureXdsPort = 0;
   monitorPort = 0;
 
   constructor(private readonly opts: ControlPlaneOptions) {
@@ -52,19 +70,46 @@ export class ControlPlane {
 
   /** Loads the configuration, publishes it, then starts serving and watching. */
   async start(): Promise<void> {
-    const first = await this.source.watch((s) => this.apply(s));
-    this.apply(first);
+    const trustDomain = this.opts.trustDomain ?? "cluster.local";
+    this.ca = await CertificateAuthority.start({
+      trustDomain, logger: this.log,
+      ...(this.opts.stateDir ? { stateDir: this.opts.stateDir } : {}),
+      ...(this.opts.pluggedCertsDir ? { pluggedCertsDir: this.opts.pluggedCertsDir } : {}),
+    });
+    this.certs = new ProxyCertificates(this.ca);
+    this.ca.onBundleChange(() => this.republish("trust bundle changed"));
+    const credentials = this.opts.nodeCredentials ? await NodeCredentials.load(this.opts.nodeCredentials) : undefined;
+    const caService = new CaService({
+      ca: this.ca,
+      authenticator: new CallerAuthenticator({ trustDomain, ...(credentials ? { credentials } : {}) }),
+      workloadsOnNode: (node) => (this.model?.workloads ?? []).filter((w) => w.node === node).map((w) => w.identity),
+      logger: this.log,
+    });
+
+    const first = await this.source.watch((s) => this.enqueue(s));
+    await this.enqueue(first);
     const host = this.opts.host ?? "0.0.0.0";
-    this.grpcServer = new grpc.Server({ "grpc.max_send_message_length": 200 * 1024 * 1024, "grpc.max_receive_message_length": 16 * 1024 * 1024 });
+    const serverOptions = { "grpc.max_send_message_length": 200 * 1024 * 1024, "grpc.max_receive_message_length": 16 * 1024 * 1024 };
+    this.grpcServer = new grpc.Server(serverOptions);
     this.ads.register(this.grpcServer);
-    this.xdsPort = await new Promise<number>((resolve, reject) =>
-      this.grpcServer!.bindAsync(`${host}:${this.opts.xdsPort ?? 15010}`, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))));
+    caService.register(this.grpcServer);
+    this.xdsPort = await bind(this.grpcServer, `${host}:${this.opts.xdsPort ?? 15010}`, grpc.ServerCredentials.createInsecure());
+    if ((this.opts.secureXdsPort ?? 15012) >= 0) {
+      this.serving = await ServingCertificate.start(this.ca, { logger: this.log });
+      this.secureServer = new grpc.Server(serverOptions);
+      this.ads.register(this.secureServer);
+      caService.register(this.secureServer);
+      this.secureXdsPort = await bind(this.secureServer, `${host}:${this.opts.secureXdsPort ?? 15012}`, this.serving.credentials());
+    }
+    // Renew proxy certificates at half-life: check every minute.
+    this.rotationTimer = setInterval(() => this.republish("certificate renewal check"), 60_000);
+    this.rotationTimer.unref();
     const mon = await startMonitor(this.opts.monitorPort ?? 15014, host, {
       ads: this.ads, metrics: this.metrics, ready: () => this.model !== undefined, status: () => this.status(),
     });
     this.monitor = mon.server;
     this.monitorPort = mon.port;
-    this.log.info("serving", { xds: `${host}:${this.xdsPort}`, monitor: `${host}:${this.monitorPort}`, config: this.opts.config });
+    this.log.info("serving", { xds: `${host}:${this.xdsPort}`, secureXds: this.secureServer ? `${host}:${this.secureXdsPort}` : "off", monitor: `${host}:${this.monitorPort}`, config: this.opts.config });
   }
 
   /** Current model (undefined before the first load). */
@@ -72,14 +117,30 @@ export class ControlPlane {
     return this.model;
   }
 
-  private apply(s: MeshSnapshot): void {
+  /** Applies snapshots one at a time, in order. */
+  private enqueue(s: MeshSnapshot): Promise<void> {
+    this.applying = this.applying.then(() => this.apply(s)).catch((e) => this.log.error("applying the configuration failed", { error: String(e) }));
+    return this.applying;
+  }
+
+  /** Re-publishes the current model, renewing certificates that are due. */
+  private republish(reason: string): void {
+    if (this.snapshot) {
+      this.log.debug("republishing", { reason });
+      void this.enqueue(this.snapshot);
+    }
+  }
+
+  private async apply(s: MeshSnapshot): Promise<void> {
     const started = performance.now();
+    const fresh = s !== this.snapshot;
     this.snapshot = s;
-    for (const p of s.problems) this.log.warn("configuration problem", { problem: formatProblem(p) });
+    if (fresh) for (const p of s.problems) this.log.warn("configuration problem", { problem: formatProblem(p) });
     this.metrics.recordProblems(s.problems.length);
-    const model = buildModel(s.resources);
+    const model = fresh || !this.model ? buildModel(s.resources) : this.model;
     this.model = model;
-    this.lastPublish = publishModel(model, this.cache);
+    await this.certs!.ensure(model.waypoints.map((w) => w.identity));
+    this.lastPublish = publishModel(model, this.cache, (id) => this.certs!.secretsFor(id));
     for (const r of this.lastPublish) {
       const snap = this.cache.get(r.group);
       let bytes = 0;
@@ -111,11 +172,18 @@ export class ControlPlane {
 
   async close(): Promise<void> {
     this.source.close();
+    if (this.rotationTimer) clearInterval(this.rotationTimer);
+    await this.applying;
     this.ads.closeStreams();
     await new Promise<void>((resolve) => this.monitor ? this.monitor.close(() => resolve()) : resolve());
     this.monitor?.closeAllConnections();
-    if (this.grpcServer) await new Promise<void>((resolve) => this.grpcServer!.tryShutdown(() => resolve()));
+    for (const srv of [this.grpcServer, this.secureServer]) if (srv) await new Promise<void>((resolve) => srv.tryShutdown(() => resolve()));
+    this.serving?.close();
   }
+}
+
+function bind(server: grpc.Server, address: string, creds: grpc.ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) => server.bindAsync(address, creds, (e, port) => (e ? reject(e) : resolve(port))));
 }
 
 function proxyType(nodeId: string): string {

@@ -9,6 +9,7 @@ import type { Condition, MeshModel } from "@waystation/model";
 import { buildSnapshot, type Snapshot, type SnapshotCache } from "@waystation/xds";
 import type { Node } from "@waystation/proto/envoy/config/core/v3/base_pb.js";
 import type { JsonObject } from "@bufbuild/protobuf";
+import type { Secret } from "@waystation/proto/envoy/extensions/transport_sockets/tls/v3/secret_pb.js";
 
 /** Names the proxies' bootstrap or the CA provide, outside the translated snapshot. */
 export const externalNames: ExternalNames = { secrets: ["default", "ROOTCA"] };
@@ -38,16 +39,20 @@ export interface PublishResult {
   conditions: Condition[];
 }
 
-/** Translates every group, validates, and sets the snapshots that pass; a failing one keeps its last good snapshot. */
-export function publishModel(model: MeshModel, cache: SnapshotCache): PublishResult[] {
+/**
+ * Translates every group, adds its SDS secrets, validates, and sets the snapshots that pass; a
+ * failing one keeps its last good snapshot. Without `secrets` (tests, translate), the secret names
+ * count as provided from outside.
+ */
+export function publishModel(model: MeshModel, cache: SnapshotCache, secrets?: (identity: string) => Secret[]): PublishResult[] {
   const results: PublishResult[] = [];
   const groups: [string, () => Translation][] = [
-    ...model.waypoints.map((w) => [waypointGroup(w.namespace, w.name), () => translateWaypoint(model, w)] as [string, () => Translation]),
+    ...model.waypoints.map((w) => [waypointGroup(w.namespace, w.name), () => withSecrets(translateWaypoint(model, w), secrets?.(w.identity))] as [string, () => Translation]),
     [grpcGroup, () => translateGrpc(model)],
   ];
   for (const [group, translate] of groups) {
     const t = translate();
-    const errors = validateSnapshot(t.resources, { external: externalNames }).map(formatValidationError);
+    const errors = validateSnapshot(t.resources, secrets ? {} : { external: externalNames }).map(formatValidationError);
     if (errors.length > 0) {
       results.push({ group, ok: false, errors, changed: [], conditions: t.conditions });
       continue;
@@ -56,6 +61,10 @@ export function publishModel(model: MeshModel, cache: SnapshotCache): PublishRes
     results.push({ group, ok: r.ok, errors: r.ok ? [] : [...r.errors], changed: r.ok ? r.changed : [], conditions: t.conditions });
   }
   return results;
+}
+
+function withSecrets(t: Translation, secrets: Secret[] | undefined): Translation {
+  return secrets ? { ...t, resources: { ...t.resources, secrets: [...t.resources.secrets, ...secrets].sort((a, b) => (a.name < b.name ? -1 : 1)) } } : t;
 }
 
 export function toSnapshot(r: XdsResources): Snapshot {
