@@ -6,17 +6,18 @@
 import { create } from "@bufbuild/protobuf";
 import { ClusterSchema, Cluster_DiscoveryType, type Cluster } from "@waystation/proto/envoy/config/cluster/v3/cluster_pb.js";
 import type { Condition, MeshModel, MeshService, MeshWorkload, ServicePort, Waypoint } from "@waystation/model";
+import { destinationRuleConditions } from "../cluster/index.js";
 import { findDestinationRule } from "../destinationRule.js";
 import { seconds } from "../envoy/build.js";
 import { chainProtocol, inboundVipName, waypointNames } from "../names.js";
 import { emptyResources, sortResources, type Translation } from "../resources.js";
+import { routeConfigForPort, tcpRouteChain, tcpRouteTarget } from "../routing/index.js";
 import { httpChain, tcpChain } from "./chains.js";
 import { connectOriginateCluster, connectOriginateListener } from "./connectOriginate.js";
 import { connectTerminateListener } from "./connectTerminate.js";
-import { defaultRouteConfig } from "./defaultRoute.js";
 import { loadAssignment } from "./endpoints.js";
 import { mainInternalListener, type DispatchEntry } from "./mainInternal.js";
-import { serviceCluster } from "./serviceCluster.js";
+import { serviceCluster, usesEds } from "./serviceCluster.js";
 
 export interface WaypointTranslateOptions {
   /** Mesh connect timeout (Istio's default is 10 s). */
@@ -47,24 +48,30 @@ export function translateWaypoint(model: MeshModel, w: Waypoint, options: Partia
     for (const port of svc.ports) {
       if (port.protocol === "UDP") continue;
       const name = inboundVipName(svc, port);
-      out.clusters.push(serviceCluster(name, svc, port, { connectTimeoutSeconds: opts.connectTimeoutSeconds }));
-      if (svc.resolution === "CLUSTER_IP" || svc.resolution === "STATIC") out.endpoints.push(loadAssignment(name, svc, port, model.workloads));
+      const cluster = serviceCluster(name, svc, port, { connectTimeoutSeconds: opts.connectTimeoutSeconds, destinationRule: dr });
+      out.clusters.push(cluster);
+      if (usesEds(cluster)) out.endpoints.push(loadAssignment(name, svc, port, model.workloads));
       for (const subset of dr?.object.spec.subsets ?? []) {
         const subsetName = inboundVipName(svc, port, subset.name);
-        out.clusters.push(serviceCluster(subsetName, svc, port, { connectTimeoutSeconds: opts.connectTimeoutSeconds }));
-        if (svc.resolution === "CLUSTER_IP" || svc.resolution === "STATIC") {
-          out.endpoints.push(loadAssignment(subsetName, svc, port, model.workloads, subset.labels ?? {}));
-        }
+        const subsetCluster = serviceCluster(subsetName, svc, port, { connectTimeoutSeconds: opts.connectTimeoutSeconds, destinationRule: dr, subset: subset.name });
+        out.clusters.push(subsetCluster);
+        if (usesEds(subsetCluster)) out.endpoints.push(loadAssignment(subsetName, svc, port, model.workloads, subset.labels ?? {}));
       }
       if (chainProtocol(port) === "http") {
-        dispatch.push({ vips: svc.vips, port: port.port, chain: httpChain(name) });
-        out.routes.push(defaultRouteConfig(name, port.port, name));
+        // Routes from HTTPRoute/GRPCRoute, VirtualService or the default; fault/CORS filters when routes use them.
+        const routing = routeConfigForPort(model, w, svc, port, name);
+        conditions.push(...routing.conditions);
+        dispatch.push({ vips: svc.vips, port: port.port, chain: httpChain(name, routing.filters) });
+        out.routes.push(routing.routeConfig);
       } else {
-        dispatch.push({ vips: svc.vips, port: port.port, chain: tcpChain(name, name) });
+        const tcp = tcpRouteTarget(model, w, svc, port);
+        conditions.push(...tcp.conditions);
+        dispatch.push({ vips: svc.vips, port: port.port, chain: tcp.target ? tcpRouteChain(name, tcp.target, name) : tcpChain(name, name) });
       }
     }
   }
 
+  conditions.push(...destinationRuleConditions(model, w, servicesOf(model, w)));
   out.listeners.push(connectTerminateListener(td), mainInternalListener(dispatch), connectOriginateListener());
   out.clusters.push(mainInternalCluster(), connectOriginateCluster(td, opts.connectTimeoutSeconds));
   return { resources: sortResources(out), conditions };
