@@ -99,3 +99,15 @@ describe("ServiceEntry VIP auto-allocation", () => {
     assert.equal(a!.autoAllocated, true);
   });
 });
+
+describe("resolveShortHost", () => {
+  it("expands only dotless names, as Istio does", async () => {
+    const { resolveShortHost } = await import("./names.js");
+    const { defaultMeshOptions } = await import("./options.js");
+    assert.equal(resolveShortHost("reviews", "a", defaultMeshOptions), "reviews.a.svc.cluster.local");
+    assert.equal(resolveShortHost("httpbin.org", "a", defaultMeshOptions), "httpbin.org");
+    assert.equal(resolveShortHost("reviews.other", "a", defaultMeshOptions), "reviews.other");
+    assert.equal(resolveShortHost("*.example.com", "a", defaultMeshOptions), "*.example.com");
+    assert.equal(resolveShortHost("10.0.0.1", "a", defaultMeshOptions), "10.0.0.1");
+  });
+});

@@ -18,15 +18,13 @@ export function workloadUid(group: string, kind: string, namespace: string, name
 
 /**
  * Expands a host as written in a VirtualService/DestinationRule in `namespace` to a fully
- * qualified name, as Istio does: "reviews" -> reviews.<namespace>.svc.<suffix>; "reviews.other"
- * -> reviews.other.svc.<suffix>; names with more dots, and wildcards, are left as written.
+ * qualified name, as Istio does (ResolveShortnameToFQDN): only a name without a dot is short
+ * ("reviews" -> reviews.<namespace>.svc.<suffix>); anything with a dot ("httpbin.org",
+ * "reviews.other"), wildcards and IPs are taken as written.
  */
 export function resolveShortHost(host: string, namespace: string, opts: MeshOptions): string {
-  if (host === "*" || host.startsWith("*.")) return host;
-  const dots = host.split(".").length - 1;
-  if (dots === 0) return `${host}.${namespace}.svc.${opts.domainSuffix}`;
-  if (dots === 1) return `${host}.svc.${opts.domainSuffix}`;
-  return host;
+  if (host === "*" || host.startsWith("*.") || host.includes(".") || host.includes(":")) return host;
+  return `${host}.${namespace}.svc.${opts.domainSuffix}`;
 }
 
 /** Whether a (possibly wildcard) host pattern matches a concrete host name. */
