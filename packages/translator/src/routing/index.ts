@@ -14,6 +14,7 @@ import { gatewayRoutesFor } from "./gatewayRoutes.js";
 import { httpPorts } from "./gatewayRefs.js";
 import type { RouteIR } from "./ir.js";
 import { waypointResolver } from "./resolver.js";
+import { withHashPolicies } from "./hashPolicies.js";
 import { virtualServiceRoutes, virtualServicesFor } from "./virtualService.js";
 
 export type * from "./ir.js";
@@ -70,5 +71,5 @@ export function routeConfigForPort(model: MeshModel, w: Waypoint, svc: MeshServi
       ...(n.kind === "unresolved" ? { type: "ResolvedRefs", status: "False", reason: "BackendNotServed" } as const : { type: "PartiallyInvalid", status: "True", reason: "UnsupportedValue" } as const),
       message: `${n.path.length > 0 ? `${formatPath(n.path)}: ` : ""}${n.message} (route ${n.route.name}, ${svc.hostname}:${port.port})` });
   }
-  return { routeConfig: built.routeConfig, conditions, needsFault: built.needsFault, needsCors: built.needsCors, filters: routePolicyFilters(built) };
+  return { routeConfig: withHashPolicies(built.routeConfig, model, w), conditions, needsFault: built.needsFault, needsCors: built.needsCors, filters: routePolicyFilters(built) };
 }
