@@ -16,14 +16,15 @@ export { jwtPayloadMetadata } from "./principals.js";
 export { authzConditionType, Report, type AuthzOptions, type ExtensionProvider, type ExtAuthzHttpProvider, type ExtAuthzGrpcProvider } from "./options.js";
 
 /**
- * The AuthorizationPolicies a waypoint enforces for one service: those whose targetRefs name
- * the waypoint's Gateway (or the istio-waypoint GatewayClass) and those that name the service,
- * sorted by namespace and name (istio-ambient.md §5.5; the model resolved the targetRefs).
+ * The policies of one kind (`security.istio.io/AuthorizationPolicy`, `.../RequestAuthentication`
+ * ...) a waypoint applies to one service: those whose targetRefs name the waypoint's Gateway (or
+ * the istio-waypoint GatewayClass) and those that name the service, sorted by namespace and name
+ * (istio-ambient.md §5.5; the model resolved the targetRefs).
  */
-export function policiesFor(model: MeshModel, waypoint: Waypoint, service: MeshService): LoadedResource[] {
+export function attachedPolicies(model: MeshModel, waypoint: Waypoint, service: MeshService, group: string, kind: string): LoadedResource[] {
   const seen = new Set<string>();
   return model.attachments
-    .filter((a) => a.policy.key.group === "security.istio.io" && a.policy.key.kind === "AuthorizationPolicy")
+    .filter((a) => a.policy.key.group === group && a.policy.key.kind === kind)
     .filter((a) => a.waypoints.some((w) => w.namespace === waypoint.namespace && w.name === waypoint.name)
       || a.services.some((s) => s.kind === service.kind && s.namespace === service.namespace && s.hostname === service.hostname))
     .map((a) => a.policy)
@@ -31,10 +32,20 @@ export function policiesFor(model: MeshModel, waypoint: Waypoint, service: MeshS
     .sort((a, b) => (`${a.key.namespace}/${a.key.name}` < `${b.key.namespace}/${b.key.name}` ? -1 : 1));
 }
 
+/** The AuthorizationPolicies a waypoint enforces for one service (see attachedPolicies). */
+export function policiesFor(model: MeshModel, waypoint: Waypoint, service: MeshService): LoadedResource[] {
+  return attachedPolicies(model, waypoint, service, "security.istio.io", "AuthorizationPolicy");
+}
+
 /** What enforces authorization for one service on one waypoint. */
 export interface AuthzFilters {
   /** For each HTTP chain of the service, before the router. */
   httpFilters: HttpFilter[];
+  /**
+   * How many of the first httpFilters are the CUSTOM phase (shadow RBAC + ext_authz); jwt_authn
+   * goes right after them (../authn/index.ts `securityHttpFilters` does the splice).
+   */
+  customHttpFilters: number;
   /** For each TCP chain of the service, before tcp_proxy. */
   networkFilters: Filter[];
   /** On the policies: anything not applied exactly as written. */
@@ -50,9 +61,9 @@ export function authorizationFor(model: MeshModel, waypoint: Waypoint, service: 
   const opts: AuthzOptions = { trustDomain: model.options.trustDomain, ...options };
   const kinds = new Set(service.ports.filter((p) => p.protocol !== "UDP").map(chainProtocol));
   const report = new Report();
-  const httpFilters = kinds.has("http") ? rbacHttpFilters(policies, opts, report).filters : [];
+  const http = kinds.has("http") ? rbacHttpFilters(policies, opts, report) : { filters: [], custom: 0 };
   const tcpPorts = service.ports.filter((p) => p.protocol !== "UDP" && chainProtocol(p) === "tcp").map((p) => p.port);
   const where = `TCP port${tcpPorts.length > 1 ? "s" : ""} ${tcpPorts.join(", ")} of ${service.hostname}`;
   const networkFilters = kinds.has("tcp") ? rbacNetworkFilters(policies, opts, where, report).filters : [];
-  return { httpFilters, networkFilters, conditions: report.conditions() };
+  return { httpFilters: http.filters, customHttpFilters: http.custom, networkFilters, conditions: report.conditions() };
 }

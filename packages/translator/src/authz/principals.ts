@@ -9,10 +9,11 @@
  * waypoint RBAC matches that with a filter_state matcher; so do we.
  *
  * JWT: Istio (1.22+, "extended JWT") reads claims from jwt_authn's own dynamic metadata, not
- * from its istio_authn filter. The JWT translator must therefore set `payload_in_metadata:
- * "payload"` on every provider, so a validated token's claims appear under the metadata
- * namespace `envoy.filters.http.jwt_authn`, key `payload` (`payload.iss`, `payload.sub`,
- * `payload.aud`, `payload.azp`, `payload.<claim>.<nested>` ...).
+ * from its istio_authn filter. The JWT translator (../authn/jwt.ts) sets `payload_in_metadata:
+ * "payload"` on every provider from {@link jwtPayloadMetadata}, so a validated token's claims
+ * appear under the metadata namespace `envoy.filters.http.jwt_authn`, key `payload`
+ * (`payload.iss`, `payload.sub`, `payload.aud`, `payload.azp`, `payload.<claim>.<nested>` ...),
+ * with `scope` and `permission` split into lists.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { PrincipalSchema } from "@waystation/proto/envoy/config/rbac/v3/rbac_pb.js";

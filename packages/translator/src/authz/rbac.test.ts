@@ -54,7 +54,7 @@ describe("AuthorizationPolicy -> Envoy RBAC", () => {
         "@type": rbacType("http"),
         rules: {
           policies: {
-            "ns-shop-policy-viewer-rule-0": {
+            "ns[shop]-policy[viewer]-rule[0]": {
               permissions: [{ and_rules: { rules: [orMethods, { url_path: { path: { prefix: "/reviews/" } } }] } }],
               principals: [{
                 and_ids: {
@@ -83,7 +83,7 @@ describe("AuthorizationPolicy -> Envoy RBAC", () => {
         shadow_rules: {
           action: "DENY",
           policies: {
-            "istio-ext-authz-ns-shop-policy-ext-rule-0": {
+            "istio-ext-authz-ns[shop]-policy[ext]-rule[0]": {
               permissions: [{ header: { name: ":authority", string_match: { safe_regex: { regex: "(?i)admin\\.example\\.com(:[0-9]+)?" } } } }],
               principals: [{ any: true }],
             },
@@ -126,7 +126,7 @@ describe("AuthorizationPolicy -> Envoy RBAC", () => {
         rules: {
           action: "DENY",
           policies: {
-            "istio-ext-authz-ns-shop-policy-ext-rule-0-deny-due-to-bad-CUSTOM-action": {
+            "istio-ext-authz-ns[shop]-policy[ext]-rule[0]-deny-due-to-bad-CUSTOM-action": {
               permissions: [{ url_path: { path: { exact: "/admin" } } }], principals: [{ any: true }],
             },
           },
@@ -142,7 +142,7 @@ describe("AuthorizationPolicy -> Envoy RBAC", () => {
       name: "envoy.filters.network.rbac",
       typed_config: {
         "@type": rbacType("network"),
-        rules: { policies: { "ns-shop-policy-none-rule-0": { permissions: [{ not_rule: { any: true } }], principals: [{ not_id: { any: true } }] } } },
+        rules: { policies: { "ns[shop]-policy[none]-rule[0]": { permissions: [{ not_rule: { any: true } }], principals: [{ not_id: { any: true } }] } } },
         stat_prefix: "tcp.",
       },
     }] as JsonValue[]);
@@ -165,11 +165,33 @@ describe("AuthorizationPolicy -> Envoy RBAC", () => {
       Object.keys(f.typed_config.rules?.policies ?? {}).join(","), Object.keys(f.typed_config.shadow_rules?.policies ?? {}).join(","),
       f.typed_config.shadow_rules_stat_prefix ?? ""]);
     assert.deepEqual(summary, [
-      ["envoy.filters.http.rbac", "-", "", "istio-ext-authz-ns-shop-policy-d-custom-rule-0", "istio_ext_authz_"],
+      ["envoy.filters.http.rbac", "-", "", "istio-ext-authz-ns[shop]-policy[d-custom]-rule[0]", "istio_ext_authz_"],
       ["envoy.filters.http.ext_authz", "-", "", "", ""],
-      ["envoy.filters.http.rbac", "LOG", "ns-shop-policy-c-audit-rule-0", "", ""],
-      ["envoy.filters.http.rbac", "DENY", "ns-shop-policy-b-deny-rule-0", "ns-shop-policy-e-dry-rule-0", "istio_dry_run_deny_"],
-      ["envoy.filters.http.rbac", "ALLOW", "ns-shop-policy-a-allow-rule-0", "", ""],
+      ["envoy.filters.http.rbac", "LOG", "ns[shop]-policy[c-audit]-rule[0]", "", ""],
+      ["envoy.filters.http.rbac", "DENY", "ns[shop]-policy[b-deny]-rule[0]", "ns[shop]-policy[e-dry]-rule[0]", "istio_dry_run_deny_"],
+      ["envoy.filters.http.rbac", "ALLOW", "ns[shop]-policy[a-allow]-rule[0]", "", ""],
+    ]);
+  });
+
+  it("counts the CUSTOM phase's filters, which jwt_authn follows", () => {
+    const custom = policy("ext", { action: "CUSTOM", provider: { name: "oauth" }, rules: [{}] });
+    const allow = policy("allow", { rules: [{}] });
+    assert.equal(rbacHttpFilters([custom, allow], { extensionProviders: [oauth] }).custom, 2);
+    assert.equal(rbacHttpFilters([custom, allow]).custom, 1, "the DENY standing in for an unknown provider");
+    assert.equal(rbacHttpFilters([allow]).custom, 0);
+    assert.equal(rbacNetworkFilters([custom, allow], { extensionProviders: [oauth] }).custom, 0, "an HTTP provider cannot check TCP");
+  });
+
+  it("warns that CUSTOM rules on JWT attributes run before jwt_authn", () => {
+    const custom = policy("ext", { action: "CUSTOM", provider: { name: "oauth" }, rules: [{
+      from: [{ source: { requestPrincipals: ["*"] } }, { source: { namespaces: ["a"] } }],
+      when: [{ key: "request.auth.claims[groups]", values: ["x"] }, { key: "source.ip", values: ["10.0.0.1"] }],
+    }] });
+    const { conditions } = rbacHttpFilters([custom], { extensionProviders: [oauth] });
+    assert.deepEqual(conditions.map((c) => c.message), [
+      "spec.rules[0] tests JWT attributes (from[0].source.requestPrincipals, when[0] request.auth.claims[groups]), but CUSTOM policies are checked before "
+      + "jwt_authn validates the token (as in Istio), so no token is seen there: these attributes never match, and their not-forms always do. "
+      + "Let the ext_authz service check the token, or use an ALLOW/DENY policy for it",
     ]);
   });
 

@@ -25,9 +25,13 @@ import { extAuthzHttpFilter, extAuthzNames, extAuthzNetworkFilter, resolveProvid
 import { Report, type AuthzOptions } from "./options.js";
 import { compileRule, matchNothing, type ChainKind, type PolicyInit, type RuleAction } from "./rule.js";
 
-/** The key of one rule in an RBAC `policies` map. */
+/**
+ * The key of one rule in an RBAC `policies` map, in Istio's form `ns[<ns>]-policy[<name>]-rule[<i>]`
+ * (pilot/pkg/security/authz/builder). Brackets cannot occur in Kubernetes names, so the key is
+ * unambiguous; Envoy reports it in `shadow_effective_policy_id` and access logs.
+ */
 export function policyName(namespace: string, name: string, rule: number): string {
-  return `ns-${namespace}-policy-${name}-rule-${rule}`;
+  return `ns[${namespace}]-policy[${name}]-rule[${rule}]`;
 }
 
 /** Envoy filter names and Istio's stat prefixes. */
@@ -87,6 +91,7 @@ function customSteps(all: readonly LoadedResource[], options: AuthzOptions, ctx:
   }
   const enforced = custom.filter((p) => !isDryRun(p));
   if (enforced.length === 0) return [];
+  if (ctx.chain === "http") for (const p of enforced) reportJwtInCustom(p, ctx);
   const providers = [...new Set(enforced.map((p) => specOf(p).provider?.name ?? ""))].sort();
   const defined = options.extensionProviders ?? [];
   let problem: { reason: string; message: string } | undefined;
@@ -121,10 +126,31 @@ function customSteps(all: readonly LoadedResource[], options: AuthzOptions, ctx:
   ];
 }
 
-/** All steps for one chain kind, in filter order. */
-function steps(policies: readonly LoadedResource[], options: AuthzOptions, ctx: Ctx): Step[] {
+/**
+ * CUSTOM rules run before jwt_authn (istio-ambient.md §6.4, as in Istio), so a validated token's
+ * attributes are not there yet: requestPrincipals and request.auth.* never match (and their
+ * not-forms always do). Reported, not changed, as Istio does not change it either.
+ */
+function reportJwtInCustom(p: LoadedResource, ctx: Ctx): void {
+  (specOf(p).rules ?? []).forEach((rule, i) => {
+    const fields = [
+      ...(rule.from ?? []).flatMap((f, j) => ["requestPrincipals", "notRequestPrincipals"]
+        .filter((k) => ((f.source as Record<string, unknown> | undefined)?.[k] as unknown[] | undefined)?.length)
+        .map((k) => `from[${j}].source.${k}`)),
+      ...(rule.when ?? []).flatMap((w, j) => (w.key.startsWith("request.auth.") ? [`when[${j}] ${w.key}`] : [])),
+    ];
+    if (fields.length === 0) return;
+    ctx.report.add(p, "True", "UnsupportedValue", `spec.rules[${i}] tests JWT attributes (${fields.join(", ")}), but CUSTOM policies are checked before `
+      + "jwt_authn validates the token (as in Istio), so no token is seen there: these attributes never match, and their not-forms always do. "
+      + "Let the ext_authz service check the token, or use an ALLOW/DENY policy for it");
+  });
+}
+
+/** All steps for one chain kind, in filter order; the first `custom` of them are the CUSTOM phase. */
+function steps(policies: readonly LoadedResource[], options: AuthzOptions, ctx: Ctx): { steps: Step[]; custom: number } {
   const all = [...policies].sort(byKey);
   const out = customSteps(all, options, ctx);
+  const custom = out.length;
   const actions = [
     ["AUDIT", "LOG", RBAC_Action.LOG, ""],
     ["DENY", "DENY", RBAC_Action.DENY, "istio_dry_run_deny_"],
@@ -141,11 +167,15 @@ function steps(policies: readonly LoadedResource[], options: AuthzOptions, ctx: 
       },
     });
   }
-  return out;
+  return { steps: out, custom };
 }
 
-/** Filters plus the conditions met while building them. */
-export interface Built<F> { filters: F[]; conditions: Condition[] }
+/**
+ * Filters plus the conditions met while building them. `custom`: how many of the first filters
+ * are the CUSTOM phase (shadow RBAC + ext_authz, or the DENY standing in for an unusable
+ * provider); on HTTP chains jwt_authn goes right after them, before the other RBAC filters.
+ */
+export interface Built<F> { filters: F[]; conditions: Condition[]; custom: number }
 
 const context = (chain: ChainKind, options: AuthzOptions, where: string | undefined, report: Report): Ctx =>
   ({ chain, where: where ?? (chain === "tcp" ? "a TCP chain" : "an HTTP chain"), trustDomain: options.trustDomain ?? "cluster.local", report });
@@ -155,9 +185,9 @@ const context = (chain: ChainKind, options: AuthzOptions, where: string | undefi
  * caller share one condition collector between chains.
  */
 export function rbacHttpFilters(policies: readonly LoadedResource[], options: AuthzOptions = {}, report = new Report()): Built<HttpFilter> {
-  const filters = steps(policies, options, context("http", options, undefined, report)).map((s) =>
-    ("rbac" in s ? httpFilter(rbacNames.httpFilter, HttpRbacSchema, s.rbac) : extAuthzHttpFilter(s.extAuthz)));
-  return { filters, conditions: report.conditions() };
+  const built = steps(policies, options, context("http", options, undefined, report));
+  const filters = built.steps.map((s) => ("rbac" in s ? httpFilter(rbacNames.httpFilter, HttpRbacSchema, s.rbac) : extAuthzHttpFilter(s.extAuthz)));
+  return { filters, conditions: report.conditions(), custom: built.custom };
 }
 
 /**
@@ -165,9 +195,12 @@ export function rbacHttpFilters(policies: readonly LoadedResource[], options: Au
  * attributes (see rule.ts). `where` names the chain in conditions ("TCP port 5432 of db.x...").
  */
 export function rbacNetworkFilters(policies: readonly LoadedResource[], options: AuthzOptions = {}, where?: string, report = new Report()): Built<Filter> {
-  const filters = steps(policies, options, context("tcp", options, where, report)).flatMap((s) => {
-    if ("extAuthz" in s) return extAuthzNetworkFilter(s.extAuthz) ?? [];
-    return [networkFilter(rbacNames.networkFilter, NetworkRbacSchema, { ...s.rbac, statPrefix: "tcp." })];
-  });
-  return { filters, conditions: report.conditions() };
+  const built = steps(policies, options, context("tcp", options, where, report));
+  const toFilters = (s: Step): Filter[] => {
+    if (!("extAuthz" in s)) return [networkFilter(rbacNames.networkFilter, NetworkRbacSchema, { ...s.rbac, statPrefix: "tcp." })];
+    const f = extAuthzNetworkFilter(s.extAuthz);
+    return f ? [f] : [];
+  };
+  const filters = built.steps.flatMap(toFilters);
+  return { filters, conditions: report.conditions(), custom: built.steps.slice(0, built.custom).flatMap(toFilters).length };
 }

@@ -1,9 +1,12 @@
 /**
  * Test-only: a small evaluator of Envoy's RBAC (envoy.config.rbac.v3) and of a waypoint chain's
- * authorization filters (RBAC, shadow RBAC, ext_authz), for checking the generated config's
- * behaviour rather than its shape. It models the waypoint's inner chain: no TLS (so
- * `authenticated` never matches), the peer identity in filter state, the client address restored
- * by original_dst, the validated JWT in jwt_authn's dynamic metadata.
+ * authorization filters (RBAC, shadow RBAC, ext_authz, and jwt_authn through
+ * ../../authn/testing/jwt.ts), for checking the generated config's behaviour rather than its
+ * shape. It models the waypoint's inner chain: no TLS (so `authenticated` never matches), the
+ * peer identity in filter state, the client address restored by original_dst, the validated JWT
+ * in jwt_authn's dynamic metadata (set by a jwt_authn filter in the chain, or given directly as
+ * `jwt` for RBAC-only checks). Filters run on a copy of the request whose headers they may
+ * change (jwt_authn removes a forwarded token, adds payload and claim headers).
  */
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -13,6 +16,8 @@ import { RBAC_Action } from "@waystation/proto/envoy/config/rbac/v3/rbac_pb.js";
 import type { RBAC as HttpRbac } from "@waystation/proto/envoy/extensions/filters/http/rbac/v3/rbac_pb.js";
 import type { ExtAuthz as HttpExtAuthz } from "@waystation/proto/envoy/extensions/filters/http/ext_authz/v3/ext_authz_pb.js";
 import type { HttpFilter } from "@waystation/proto/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+import type { JwtAuthentication } from "@waystation/proto/envoy/extensions/filters/http/jwt_authn/v3/config_pb.js";
+import { evaluateJwtAuthn, type JwtEvalOptions } from "../../authn/testing/jwt.js";
 import { filterState } from "../../waypoint/connectTerminate.js";
 import { registry } from "../../validate/registry.js";
 import { jwtPayloadMetadata } from "../principals.js";
@@ -34,7 +39,7 @@ export interface AuthzRequest {
   destinationPort?: number;
   /** The HBONE peer's URI SAN (filter state io.istio.peer_principal), e.g. spiffe://cluster.local/ns/a/sa/b. */
   peerPrincipal?: string;
-  /** The payload of a JWT that jwt_authn validated. */
+  /** The payload of a JWT that jwt_authn validated (a shortcut for RBAC-only chains; with a jwt_authn filter, send the token in a header instead). */
   jwt?: { iss?: string; sub?: string; aud?: string | string[]; azp?: string; claims?: Record<string, unknown> };
   /** SNI of a TLS connection (requested_server_name). */
   sni?: string;
@@ -123,6 +128,10 @@ function initialMetadata(req: AuthzRequest): State["metadata"] {
 /** What a chain's authorization filters decided. */
 export interface ChainResult {
   allowed: boolean;
+  /** The local reply when denied: 401 from jwt_authn (invalid token), 403 from RBAC or ext_authz. */
+  status?: 401 | 403;
+  /** The request headers after the filters ran (what the upstream would receive when allowed). */
+  headers: Record<string, string>;
   /** "<filter name>[<policy>]" of the filter that denied. */
   deniedBy?: string;
   /** Whether ext_authz was consulted. */
@@ -150,21 +159,26 @@ function runRbac(cfg: Pick<HttpRbac, "rules" | "shadowRules" | "shadowRulesStatP
   return r.allowed;
 }
 
-function run(filters: { name: string; config: Message }[], req: AuthzRequest, extAuthz: ((req: AuthzRequest) => boolean) | undefined): ChainResult {
+function run(filters: { name: string; config: Message }[], original: AuthzRequest, extAuthz: ((req: AuthzRequest) => boolean) | undefined, jwt: JwtEvalOptions): ChainResult {
+  const req: AuthzRequest = { ...original, headers: { ...original.headers } };
   const metadata = initialMetadata(req);
   const s: State = { req, metadata };
-  const out: ChainResult = { allowed: true, extAuthzCalled: false, metadata };
+  const out: ChainResult = { allowed: true, extAuthzCalled: false, metadata, headers: req.headers! };
   for (const { config } of filters) {
     const type = config.$typeName;
     if (type === "envoy.extensions.filters.http.rbac.v3.RBAC" || type === "envoy.extensions.filters.network.rbac.v3.RBAC") {
       const ns = type.includes(".http.") ? "envoy.filters.http.rbac" : "envoy.filters.network.rbac";
-      if (!runRbac(config as HttpRbac, ns, s, out)) return { ...out, allowed: false };
+      if (!runRbac(config as HttpRbac, ns, s, out)) return { ...out, allowed: false, status: 403 };
     } else if (type === "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz" || type === "envoy.extensions.filters.network.ext_authz.v3.ExtAuthz") {
       const gate = (config as HttpExtAuthz).filterEnabledMetadata;
       if (gate && !matchMetadata(gate, metadata)) continue;
       if (!extAuthz) throw new Error("the chain calls ext_authz: pass an extAuthz decision");
       out.extAuthzCalled = true;
-      if (!extAuthz(req)) return { ...out, allowed: false, deniedBy: "ext_authz" };
+      if (!extAuthz(req)) return { ...out, allowed: false, status: 403, deniedBy: "ext_authz" };
+    } else if (type === "envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication") {
+      const r = evaluateJwtAuthn(config as JwtAuthentication, { method: req.method, path: req.path, headers: req.headers! }, jwt);
+      if (r.status !== "Ok") return { ...out, allowed: false, status: 401, deniedBy: `${jwtPayloadMetadata.filter}[${r.status}]` };
+      if (Object.keys(r.metadata).length > 0) metadata[jwtPayloadMetadata.filter] = { ...metadata[jwtPayloadMetadata.filter], ...r.metadata };
     } else {
       throw new Error(`filter ${type} is not supported by the test evaluator`);
     }
@@ -179,12 +193,15 @@ function unpack(name: string, typed: { case: string | undefined; value?: unknown
   return { name, config };
 }
 
-/** Evaluates an HTTP chain's authorization filters in order, as Envoy's filter chain would. */
-export function evaluateHttpChain(filters: readonly HttpFilter[], req: AuthzRequest, extAuthz?: (req: AuthzRequest) => boolean): ChainResult {
-  return run(filters.map((f) => unpack(f.name, f.configType)), req, extAuthz);
+/**
+ * Evaluates an HTTP chain's authentication and authorization filters in order, as Envoy's filter
+ * chain would. `jwt` serves remote key sets and fixes the clock for jwt_authn.
+ */
+export function evaluateHttpChain(filters: readonly HttpFilter[], req: AuthzRequest, extAuthz?: (req: AuthzRequest) => boolean, jwt: JwtEvalOptions = {}): ChainResult {
+  return run(filters.map((f) => unpack(f.name, f.configType)), req, extAuthz, jwt);
 }
 
 /** Evaluates a TCP chain's authorization (network) filters for one connection. */
 export function evaluateNetworkChain(filters: readonly Filter[], req: AuthzRequest, extAuthz?: (req: AuthzRequest) => boolean): ChainResult {
-  return run(filters.map((f) => unpack(f.name, f.configType)), req, extAuthz);
+  return run(filters.map((f) => unpack(f.name, f.configType)), req, extAuthz, {});
 }
