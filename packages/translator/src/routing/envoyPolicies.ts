@@ -72,8 +72,9 @@ export function needsCorsFilter(routes: readonly Route[]): boolean {
  * generates (an abort) then still passes CORS on its way out, so a browser can read it.
  */
 export function routePolicyFilters(needs: { needsFault: boolean; needsCors: boolean }): HttpFilter[] {
+  // Istio's HCM order (istio-ambient.md §6.4): fault, then cors, then the router.
   return [
-    ...(needs.needsCors ? [httpFilter(filterNames.cors, CorsSchema, {})] : []),
     ...(needs.needsFault ? [httpFilter(filterNames.fault, HTTPFaultSchema, {})] : []),
+    ...(needs.needsCors ? [httpFilter(filterNames.cors, CorsSchema, {})] : []),
   ];
 }

@@ -189,7 +189,7 @@ describe("buildRouteConfiguration", () => {
     });
     assert.equal(b.needsFault, true);
     assert.equal(b.needsCors, true);
-    assert.deepEqual(routePolicyFilters(b).map((f) => f.name), ["envoy.filters.http.cors", "envoy.filters.http.fault"]);
+    assert.deepEqual(routePolicyFilters(b).map((f) => f.name), ["envoy.filters.http.fault", "envoy.filters.http.cors"]);
   });
 
   it("drops mutations of pseudo-headers and Host with a note", () => {

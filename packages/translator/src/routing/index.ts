@@ -29,7 +29,7 @@ export interface PortRoutes {
   /** The chain must carry envoy.filters.http.fault / envoy.filters.http.cors before the router. */
   needsFault: boolean;
   needsCors: boolean;
-  /** Those filters, ready for the chain (CORS, then fault). */
+  /** Those filters, ready for the chain (fault, then CORS). */
   filters: HttpFilter[];
 }
 

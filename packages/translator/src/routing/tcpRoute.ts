@@ -19,6 +19,7 @@ import { RBAC_Action } from "@waystation/proto/envoy/config/rbac/v3/rbac_pb.js";
 import { formatPath, GATEWAY_GROUP, type LoadedResource, type ParentReference, type TCPRouteSpec } from "@waystation/api";
 import { isHttp, type Condition, type MeshModel, type MeshService, type ServicePort, type Waypoint } from "@waystation/model";
 import { networkFilter } from "../envoy/build.js";
+import type { TcpProxyExtras } from "../waypoint/chains.js";
 import { backend, type GatewayContext } from "./gatewayFilters.js";
 import { describeService, namesService, selectedPorts } from "./gatewayRefs.js";
 import { compareRoutes } from "./precedence.js";
@@ -114,11 +115,12 @@ function gatewayTcpTarget(model: MeshModel, w: Waypoint, svc: MeshService, port:
  * `fallbackCluster` is the port's own cluster, used only to keep tcp_proxy valid behind the
  * deny-all filter of a rejecting route.
  */
-export function tcpRouteChain(name: string, target: TcpRouteTarget, fallbackCluster: string, policyFilters: readonly Filter[] = []): FilterChain {
+export function tcpRouteChain(name: string, target: TcpRouteTarget, fallbackCluster: string, policyFilters: readonly Filter[] = [], extras: TcpProxyExtras = {}): FilterChain {
   const reject: Filter[] = target.reject ? [networkFilter("envoy.filters.network.rbac", RBACSchema, { statPrefix: `${name}.tcproute_reject`, rules: { action: RBAC_Action.ALLOW } })] : [];
   return create(FilterChainSchema, {
     name,
     filters: [...policyFilters, ...reject, networkFilter("envoy.filters.network.tcp_proxy", TcpProxySchema, {
+      ...extras,
       statPrefix: name,
       clusterSpecifier: target.reject ? { case: "cluster", value: fallbackCluster } : target.clusterSpecifier,
     })],

@@ -1,5 +1,7 @@
 /** The filter chains of main_internal: an HCM for HTTP service ports, tcp_proxy for the rest. */
 import { create } from "@bufbuild/protobuf";
+import type { Duration } from "@bufbuild/protobuf/wkt";
+import type { HashPolicy } from "@waystation/proto/envoy/type/v3/hash_policy_pb.js";
 import { FilterChainSchema, type FilterChain } from "@waystation/proto/envoy/config/listener/v3/listener_components_pb.js";
 import { RouterSchema } from "@waystation/proto/envoy/extensions/filters/http/router/v3/router_pb.js";
 import { HttpConnectionManagerSchema, type HttpFilter } from "@waystation/proto/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
@@ -27,11 +29,19 @@ export function httpChain(name: string, policyFilters: readonly HttpFilter[] = [
   });
 }
 
+/** What a DestinationRule adds to a tcp_proxy (idle timeout, connection duration, hash policy). */
+export interface TcpProxyExtras {
+  idleTimeout?: Duration;
+  maxDownstreamConnectionDuration?: Duration;
+  hashPolicy?: HashPolicy[];
+}
+
 /** A TCP chain: the given network filters (RBAC ...), then tcp_proxy to the cluster. */
-export function tcpChain(name: string, cluster: string, policyFilters: readonly Filter[] = []): FilterChain {
+export function tcpChain(name: string, cluster: string, policyFilters: readonly Filter[] = [], extras: TcpProxyExtras = {}): FilterChain {
   return create(FilterChainSchema, {
     name,
     filters: [...policyFilters, networkFilter("envoy.filters.network.tcp_proxy", TcpProxySchema, {
+      ...extras,
       statPrefix: name,
       clusterSpecifier: { case: "cluster", value: cluster },
     })],

@@ -12,7 +12,10 @@ import { seconds } from "../envoy/build.js";
 import { chainProtocol, inboundVipName, waypointNames } from "../names.js";
 import { emptyResources, sortResources, type Translation } from "../resources.js";
 import { routeConfigForPort, tcpRouteChain, tcpRouteTarget } from "../routing/index.js";
-import { httpChain, tcpChain } from "./chains.js";
+import { httpChain, tcpChain, type TcpProxyExtras } from "./chains.js";
+import { securityFor } from "../authn/index.js";
+import type { ExtensionProvider } from "../authz/options.js";
+import { tcpProxyPolicyFor, type TcpProxyPolicy } from "../cluster/index.js";
 import { connectOriginateCluster, connectOriginateListener } from "./connectOriginate.js";
 import { connectTerminateListener } from "./connectTerminate.js";
 import { loadAssignment } from "./endpoints.js";
@@ -22,9 +25,11 @@ import { serviceCluster, usesEds } from "./serviceCluster.js";
 export interface WaypointTranslateOptions {
   /** Mesh connect timeout (Istio's default is 10 s). */
   connectTimeoutSeconds: number;
+  /** The mesh config's extension providers, for CUSTOM AuthorizationPolicies. */
+  extensionProviders: readonly ExtensionProvider[];
 }
 
-export const defaultWaypointOptions: WaypointTranslateOptions = { connectTimeoutSeconds: 10 };
+export const defaultWaypointOptions: WaypointTranslateOptions = { connectTimeoutSeconds: 10, extensionProviders: [] };
 
 /** The services a waypoint fronts: those whose binding resolved to it. */
 export function servicesOf(model: MeshModel, w: Waypoint): MeshService[] {
@@ -37,6 +42,8 @@ export function translateWaypoint(model: MeshModel, w: Waypoint, options: Partia
   const out = emptyResources();
   const conditions: Condition[] = [];
   const dispatch: DispatchEntry[] = [];
+  // Clusters that policies need (JWKS servers); the same name always has the same content.
+  const extraClusters = new Map<string, Cluster>();
 
   for (const svc of servicesOf(model, w)) {
     if (svc.vips.length === 0) {
@@ -45,6 +52,10 @@ export function translateWaypoint(model: MeshModel, w: Waypoint, options: Partia
       continue;
     }
     const dr = findDestinationRule(model, svc, w.namespace);
+    // Authorization and authentication (CUSTOM -> jwt_authn -> RBAC), the same for every chain of the service.
+    const security = securityFor(model, w, svc, { extensionProviders: opts.extensionProviders, trustDomain: td, connectTimeoutSeconds: opts.connectTimeoutSeconds });
+    conditions.push(...security.conditions);
+    for (const c of security.clusters) extraClusters.set(c.name, c);
     for (const port of svc.ports) {
       if (port.protocol === "UDP") continue;
       const name = inboundVipName(svc, port);
@@ -61,20 +72,40 @@ export function translateWaypoint(model: MeshModel, w: Waypoint, options: Partia
         // Routes from HTTPRoute/GRPCRoute, VirtualService or the default; fault/CORS filters when routes use them.
         const routing = routeConfigForPort(model, w, svc, port, name);
         conditions.push(...routing.conditions);
-        dispatch.push({ vips: svc.vips, port: port.port, chain: httpChain(name, routing.filters) });
+        // Filter order (istio-ambient.md §6.4): security, then fault and CORS when routes use them, then the router.
+        dispatch.push({ vips: svc.vips, port: port.port, chain: httpChain(name, [...security.httpFilters, ...routing.filters]) });
         out.routes.push(routing.routeConfig);
       } else {
         const tcp = tcpRouteTarget(model, w, svc, port);
         conditions.push(...tcp.conditions);
-        dispatch.push({ vips: svc.vips, port: port.port, chain: tcp.target ? tcpRouteChain(name, tcp.target, name) : tcpChain(name, name) });
+        const extras = tcpProxyExtras(tcpProxyPolicyFor(model, w, svc, port));
+        dispatch.push({ vips: svc.vips, port: port.port, chain: tcp.target ? tcpRouteChain(name, tcp.target, name, security.networkFilters, extras) : tcpChain(name, name, security.networkFilters, extras) });
       }
     }
   }
 
   conditions.push(...destinationRuleConditions(model, w, servicesOf(model, w)));
   out.listeners.push(connectTerminateListener(td), mainInternalListener(dispatch), connectOriginateListener());
-  out.clusters.push(mainInternalCluster(), connectOriginateCluster(td, opts.connectTimeoutSeconds));
-  return { resources: sortResources(out), conditions };
+  out.clusters.push(mainInternalCluster(), connectOriginateCluster(td, opts.connectTimeoutSeconds), ...extraClusters.values());
+  return { resources: sortResources(out), conditions: uniqueConditions(conditions) };
+}
+
+/** A policy attached to the waypoint reports once, not once per service it covers. */
+function uniqueConditions(conditions: Condition[]): Condition[] {
+  const seen = new Set<string>();
+  return conditions.filter((c) => {
+    const k = `${c.resource.group}/${c.resource.kind}/${c.resource.namespace}/${c.resource.name}\n${c.type}\n${c.status}\n${c.reason}\n${c.message}`;
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
+}
+
+/** The DestinationRule's tcp_proxy settings, as tcp_proxy fields. */
+function tcpProxyExtras(p: TcpProxyPolicy): TcpProxyExtras {
+  return {
+    ...(p.idleTimeout ? { idleTimeout: p.idleTimeout } : {}),
+    ...(p.maxDownstreamConnectionDuration ? { maxDownstreamConnectionDuration: p.maxDownstreamConnectionDuration } : {}),
+    ...(p.hashPolicy ? { hashPolicy: p.hashPolicy } : {}),
+  };
 }
 
 /** connect_terminate's CONNECT route sends each tunnel's bytes here: the main_internal listener. */
