@@ -7,7 +7,8 @@
  * waypoint~10.0.0.9~waypoint-0.<ns>~<ns>.svc.cluster.local, unless the first document is
  *   apiVersion: waystation.io/test
  *   kind: TestCase
- *   spec: { proxy: <node id> }
+ *   spec: { proxy: <node id>, userAgent: <xDS node user_agent_name, optional> }
+ * (a proxyless gRPC client is recognised by its user agent, e.g. "gRPC Node Pure JS").
  */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
@@ -23,10 +24,10 @@ import { formatValidationError, validateSnapshot } from "./validate/index.js";
 const dir = fileURLToPath(new URL("../testdata", import.meta.url));
 
 /** The proxy named by a leading TestCase document, if any. */
-function testCaseProxy(text: string): string | undefined {
+function testCaseProxy(text: string): { proxy?: string; userAgent?: string } {
   const first = parseAllDocuments(text)[0];
-  const doc = first && !Array.isArray(first) ? (first.toJSON() as { apiVersion?: string; kind?: string; spec?: { proxy?: string } } | null) : null;
-  return doc?.apiVersion === "waystation.io/test" && doc.kind === "TestCase" ? doc.spec?.proxy : undefined;
+  const doc = first && !Array.isArray(first) ? (first.toJSON() as { apiVersion?: string; kind?: string; spec?: { proxy?: string; userAgent?: string } } | null) : null;
+  return doc?.apiVersion === "waystation.io/test" && doc.kind === "TestCase" ? doc.spec ?? {} : {};
 }
 
 /** One line per condition, as `waystation translate` prints them. */
@@ -41,12 +42,14 @@ describe("translator golden files", () => {
       const loaded = loadManifests([{ path: `${c.name}.in.yaml`, text: c.input }], defaultValidator());
       const model = buildModel(loaded.resources);
       const ns = model.waypoints[0]?.namespace ?? "default";
-      const proxy = testCaseProxy(c.input) ?? `waypoint~10.0.0.9~waypoint-0.${ns}~${ns}.svc.cluster.local`;
-      const t = translateFor(model, { id: proxy });
+      const tc = testCaseProxy(c.input);
+      const proxy = tc.proxy ?? `waypoint~10.0.0.9~waypoint-0.${ns}~${ns}.svc.cluster.local`;
+      const t = translateFor(model, { id: proxy, ...(tc.userAgent ? { userAgentName: tc.userAgent } : {}) });
       const errors = validateSnapshot(t.resources, { external: { secrets: ["default", "ROOTCA"] } });
       assert.deepEqual(errors.map(formatValidationError), [], `${c.name}: the snapshot must pass validation`);
       expectGolden(c, goldenYaml({
         proxy,
+        ...(tc.userAgent ? { userAgent: tc.userAgent } : {}),
         ...(t.error ? { error: t.error } : {}),
         problems: loaded.problems.map(formatProblem),
         conditions: t.conditions.map(formatCondition),
