@@ -1,5 +1,6 @@
 /** The `waystation` command: one subcommand per file in commands/. */
 import { Command, CommanderError } from "commander";
+import { bootstrapCommand } from "./commands/bootstrap.js";
 import { explainCommand } from "./commands/explain.js";
 import { serveCommand } from "./commands/serve.js";
 import { statusCommand } from "./commands/status.js";
@@ -18,6 +19,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
   program.addCommand(translateCommand(setExit, out, err));
   program.addCommand(explainCommand(setExit, out, err));
   program.addCommand(serveCommand(setExit, err));
+  program.addCommand(bootstrapCommand(setExit, out, err));
   program.addCommand(statusCommand(setExit, out, err));
   try {
     await program.parseAsync(argv as string[]);

@@ -13,7 +13,7 @@ import { FileSource, type MeshSnapshot } from "./fileSource.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { createMetrics, type ControlPlaneMetrics } from "./metrics.js";
 import { startMonitor } from "./monitor.js";
-import { nodeGroupOf, publishModel, type PublishResult } from "./publish.js";
+import { grpcGroup, nodeGroupOf, publishModel, type PublishResult } from "./publish.js";
 import { ProxyCertificates } from "./proxyCerts.js";
 import { CallerAuthenticator, CaService, CertificateAuthority, NodeCredentials, ServingCertificate } from "@waystation/pki";
 
@@ -186,7 +186,9 @@ function bind(server: grpc.Server, address: string, creds: grpc.ServerCredential
   return new Promise((resolve, reject) => server.bindAsync(address, creds, (e, port) => (e ? reject(e) : resolve(port))));
 }
 
-function proxyType(nodeId: string): string {
+/** The proxy role for metrics: the snapshot group says grpc (recognised by user agent at connect), else the node id's type. */
+function proxyType(nodeId: string, group?: string): string {
+  if (group === grpcGroup) return "grpc";
   const p = identifyProxy({ id: nodeId });
   return "error" in p ? "unknown" : p.role;
 }

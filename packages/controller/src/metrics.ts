@@ -9,7 +9,7 @@ export interface ControlPlaneMetrics {
   recordProblems(count: number): void;
 }
 
-export function createMetrics(ads: AdsServer, proxyType: (node: string) => string): ControlPlaneMetrics {
+export function createMetrics(ads: AdsServer, proxyType: (node: string, group?: string) => string): ControlPlaneMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "waystation_process_" });
   const connected = new Gauge({ name: "waystation_xds_connected_proxies", help: "Open ADS streams by proxy type", labelNames: ["type"], registers: [registry] });
@@ -26,8 +26,8 @@ export function createMetrics(ads: AdsServer, proxyType: (node: string) => strin
   const problems = new Gauge({ name: "waystation_config_problems", help: "Problems in the current configuration files", registers: [registry] });
 
   ads.status.addHooks({
-    onConnect: (s) => connected.inc({ type: proxyType(s.node) }),
-    onDisconnect: (s) => connected.dec({ type: proxyType(s.node) }),
+    onConnect: (s) => connected.inc({ type: proxyType(s.node, s.group) }),
+    onDisconnect: (s) => connected.dec({ type: proxyType(s.node, s.group) }),
     onPush: (e) => {
       const type = shortType(e.type);
       pushes.inc({ type });

@@ -6,3 +6,4 @@ export { findDestinationRule, type DestinationRuleSpec } from "./destinationRule
 export { translateFor, type TranslateOptions, type ProxyTranslation } from "./translate.js";
 export { toEnvoyJson } from "./output.js";
 export { translateGrpc, grpcListenerName, type GrpcRouteBuilder } from "./grpc/index.js";
+export { envoyBootstrap, type BootstrapOptions } from "./bootstrap.js";
