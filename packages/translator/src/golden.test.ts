@@ -52,7 +52,9 @@ describe("translator golden files", () => {
         ...(tc.userAgent ? { userAgent: tc.userAgent } : {}),
         ...(t.error ? { error: t.error } : {}),
         problems: loaded.problems.map(formatProblem),
-        conditions: t.conditions.map(formatCondition),
+        // The translator's conditions, and the model's refusals (bindings, attachments) that explain
+        // why something is missing from the output.
+        conditions: [...model.conditions.filter((x) => x.status === "False"), ...t.conditions].map(formatCondition),
         ...toEnvoyJson(t.resources),
       }));
     });
