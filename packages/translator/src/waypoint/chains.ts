@@ -20,8 +20,11 @@ export function httpChain(name: string, policyFilters: readonly HttpFilter[] = [
       statPrefix: name,
       routeSpecifier: { case: "rds", value: { routeConfigName: name, configSource: adsSource() } },
       httpFilters: [...policyFilters, httpFilter("envoy.filters.http.router", RouterSchema, {})],
-      // The client address was restored by original_dst from the HBONE connection; a client's
-      // x-forwarded-for is not evidence of anything.
+      // use_remote_address false, as Istio's inbound chains: the connection's address (the real
+      // client, restored by original_dst) stays the direct remote address, which ipBlocks match; the
+      // "remote" address that remoteIpBlocks match comes from x-forwarded-for, as Istio defines it.
+      // So a client can choose that remote address: anything keyed by it (RBAC remote_ip, a
+      // rate-limit remoteAddress descriptor) must not be treated as proof of origin.
       useRemoteAddress: false,
       normalizePath: true,
       mergeSlashes: true,

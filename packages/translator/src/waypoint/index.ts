@@ -14,6 +14,8 @@ import { emptyResources, sortResources, type Translation } from "../resources.js
 import { routeConfigForPort, tcpRouteChain, tcpRouteTarget } from "../routing/index.js";
 import { httpChain, tcpChain, type TcpProxyExtras } from "./chains.js";
 import { securityFor } from "../authn/index.js";
+import { rateLimitFor } from "../ratelimit/index.js";
+import type { RateLimitServiceTarget } from "../ratelimit/globalRateLimit.js";
 import type { ExtensionProvider } from "../authz/options.js";
 import { tcpProxyPolicyFor, type TcpProxyPolicy } from "../cluster/index.js";
 import { connectOriginateCluster, connectOriginateListener } from "./connectOriginate.js";
@@ -27,6 +29,8 @@ export interface WaypointTranslateOptions {
   connectTimeoutSeconds: number;
   /** The mesh config's extension providers, for CUSTOM AuthorizationPolicies. */
   extensionProviders: readonly ExtensionProvider[];
+  /** Where waypoints reach the global rate limit service; ratelimit.waystation:8081 when unset. */
+  rateLimitService?: RateLimitServiceTarget;
 }
 
 export const defaultWaypointOptions: WaypointTranslateOptions = { connectTimeoutSeconds: 10, extensionProviders: [] };
@@ -56,6 +60,9 @@ export function translateWaypoint(model: MeshModel, w: Waypoint, options: Partia
     const security = securityFor(model, w, svc, { extensionProviders: opts.extensionProviders, trustDomain: td, connectTimeoutSeconds: opts.connectTimeoutSeconds });
     conditions.push(...security.conditions);
     for (const c of security.clusters) extraClusters.set(c.name, c);
+    const rateLimits = rateLimitFor(model, w, svc, opts.rateLimitService ? { service: opts.rateLimitService } : {});
+    conditions.push(...rateLimits.conditions);
+    for (const c of rateLimits.clusters) extraClusters.set(c.name, c);
     for (const port of svc.ports) {
       if (port.protocol === "UDP") continue;
       const name = inboundVipName(svc, port);
@@ -72,8 +79,10 @@ export function translateWaypoint(model: MeshModel, w: Waypoint, options: Partia
         // Routes from HTTPRoute/GRPCRoute, VirtualService or the default; fault/CORS filters when routes use them.
         const routing = routeConfigForPort(model, w, svc, port, name);
         conditions.push(...routing.conditions);
+        // Rate limits run after authorization and before fault/CORS; their descriptors come from the vhost.
+        for (const vh of routing.routeConfig.virtualHosts) vh.rateLimits.push(...rateLimits.routeRateLimits);
         // Filter order (istio-ambient.md §6.4): security, then fault and CORS when routes use them, then the router.
-        dispatch.push({ vips: svc.vips, port: port.port, chain: httpChain(name, [...security.httpFilters, ...routing.filters]) });
+        dispatch.push({ vips: svc.vips, port: port.port, chain: httpChain(name, [...security.httpFilters, ...rateLimits.httpFilters, ...routing.filters]) });
         out.routes.push(routing.routeConfig);
       } else {
         const tcp = tcpRouteTarget(model, w, svc, port);
