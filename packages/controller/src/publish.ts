@@ -4,7 +4,9 @@
  * object. Pure except for the cache it writes to.
  */
 import { formatValidationError, validateSnapshot, type ExternalNames } from "@waystation/translator/validate";
-import { identifyProxy, translateFor, translateGrpc, translateWaypoint, waypointForPod, type Translation, type XdsResources } from "@waystation/translator";
+import {
+  checkWorkloadApi, identifyProxy, translateFor, translateGrpc, translateWaypoint, translateWorkloadApi, waypointForPod, type Translation, type XdsResources,
+} from "@waystation/translator";
 import type { Condition, MeshModel } from "@waystation/model";
 import { buildSnapshot, type Snapshot, type SnapshotCache } from "@waystation/xds";
 import type { Node } from "@waystation/proto/envoy/config/core/v3/base_pb.js";
@@ -17,12 +19,15 @@ export const externalNames: ExternalNames = { secrets: ["default", "ROOTCA"] };
 /** The cache key of a waypoint's snapshot. */
 export const waypointGroup = (ns: string, name: string) => `waypoint/${ns}/${name}`;
 export const grpcGroup = "grpc";
+/** Every ztunnel reads the same snapshot: the whole workload API (Address, Authorization), as istiod serves it. */
+export const ztunnelGroup = "ztunnel";
 
 /** Which shared snapshot a connecting node reads (see SnapshotCache nodeGroup). */
 export function nodeGroupOf(model: () => MeshModel | undefined, node: Node): string | undefined {
   const p = identifyProxy({ id: node.id, userAgentName: node.userAgentName, clientFeatures: node.clientFeatures, metadata: node.metadata as JsonObject | undefined });
   if ("error" in p) return undefined;
   if (p.role === "grpc") return grpcGroup;
+  if (p.role === "ztunnel") return ztunnelGroup;
   if (p.role === "waypoint") {
     const m = model();
     const w = m && waypointForPod(m, p.namespace, p.podName);
@@ -60,7 +65,21 @@ export function publishModel(model: MeshModel, cache: SnapshotCache, secrets?: (
     const r = cache.setSnapshot(group, toSnapshot(t.resources));
     results.push({ group, ok: r.ok, errors: r.ok ? [] : [...r.errors], changed: r.ok ? r.changed : [], conditions: t.conditions });
   }
+  results.push(publishWorkloadApi(model, cache));
   return results;
+}
+
+/**
+ * The ztunnel group: only istio.workload.Address and istio.security.Authorization. The strict
+ * validator knows Envoy types only, so our own invariants are checked instead (unique names,
+ * 4- or 16-byte addresses).
+ */
+function publishWorkloadApi(model: MeshModel, cache: SnapshotCache): PublishResult {
+  const api = translateWorkloadApi(model);
+  const errors = checkWorkloadApi(api);
+  if (errors.length > 0) return { group: ztunnelGroup, ok: false, errors, changed: [], conditions: api.conditions };
+  const r = cache.setSnapshot(ztunnelGroup, buildSnapshot([...api.addresses, ...api.authorizations]));
+  return { group: ztunnelGroup, ok: r.ok, errors: r.ok ? [] : [...r.errors], changed: r.ok ? r.changed : [], conditions: api.conditions };
 }
 
 function withSecrets(t: Translation, secrets: Secret[] | undefined): Translation {

@@ -6,4 +6,5 @@ export { findDestinationRule, type DestinationRuleSpec } from "./destinationRule
 export { translateFor, type TranslateOptions, type ProxyTranslation } from "./translate.js";
 export { toEnvoyJson } from "./output.js";
 export { translateGrpc, grpcListenerName, type GrpcRouteBuilder } from "./grpc/index.js";
+export { translateWorkloadApi, checkWorkloadApi, addressName, authorizationName, ztunnelConditionType, type WorkloadApi } from "./workload/index.js";
 export { envoyBootstrap, type BootstrapOptions } from "./bootstrap.js";
