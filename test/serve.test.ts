@@ -28,7 +28,7 @@ describe("waystation serve", () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "waystation-serve-"));
     await cp(join(root, "examples"), dir, { recursive: true, filter: (src) => !src.includes("/invalid") });
-    cpl = new ControlPlane({ config: [dir], xdsPort: 0, secureXdsPort: 0, monitorPort: 0, host: "127.0.0.1", debounceMs: 20 });
+    cpl = new ControlPlane({ config: [dir], xdsPort: 0, secureXdsPort: 0, monitorPort: 0, rateLimit: { port: 0 }, host: "127.0.0.1", debounceMs: 20 });
     await cpl.start();
     client = new RawAdsClient(`127.0.0.1:${cpl.xdsPort}`);
   });

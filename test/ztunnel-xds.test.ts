@@ -38,7 +38,7 @@ describe("ztunnel over Delta ADS", () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "waystation-ztunnel-"));
     await cp(join(root, "examples"), dir, { recursive: true, filter: (src) => !src.includes("/invalid") });
-    cpl = new ControlPlane({ config: [dir], xdsPort: 0, secureXdsPort: -1, monitorPort: 0, host: "127.0.0.1", debounceMs: 20 });
+    cpl = new ControlPlane({ config: [dir], xdsPort: 0, secureXdsPort: -1, monitorPort: 0, rateLimit: { port: 0 }, host: "127.0.0.1", debounceMs: 20 });
     await cpl.start();
     client = new RawAdsClient(`127.0.0.1:${cpl.xdsPort}`);
   });

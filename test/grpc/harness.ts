@@ -113,7 +113,7 @@ export class GrpcMesh {
     const dir = await mkdtemp(join(tmpdir(), "waystation-grpc-"));
     await cp(join(root, "examples/grpc"), dir, { recursive: true });
     for (const file of ["mesh.yaml", "legacy.yaml"]) await writeFile(join(dir, file), withPorts(await readFile(join(dir, file), "utf8"), ports));
-    const cpl = new ControlPlane({ config: [dir], xdsPort: 0, secureXdsPort: -1, monitorPort: 0, host: "127.0.0.1", debounceMs: 20 });
+    const cpl = new ControlPlane({ config: [dir], xdsPort: 0, secureXdsPort: -1, monitorPort: 0, rateLimit: { port: 0 }, host: "127.0.0.1", debounceMs: 20 });
     await cpl.start();
     return new GrpcMesh(dir, cpl);
   }

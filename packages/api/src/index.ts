@@ -9,6 +9,7 @@ export { loadManifests, formatProblems, type LoadedResource, type LoadResult, ty
 export { reconcile, type Reconciled } from "./lastGood.js";
 export { allKinds, defaultValidator } from "./registry.js";
 export * from "./kinds/core.js";
+export * from "./kinds/meshConfig.js";
 export * from "./kinds/security/index.js";
 export * from "./kinds/gateway/index.js";
 export * from "./kinds/networking/index.js";

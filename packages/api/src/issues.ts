@@ -8,6 +8,12 @@ export interface FieldIssue {
   severity: "error" | "warning";
   /** Where to point in the source: at the field's value (default) or at its key (unknown fields). */
   at?: "value" | "key";
+  /**
+   * For a field inside a string that holds a YAML document of its own (a ConfigMap's `data.mesh`):
+   * `path.slice(0, depth)` leads to that string in the file, and line and column (1-based) are the
+   * field's position inside the string. The loader maps that onto the file when it can.
+   */
+  embedded?: { depth: number; line: number; column: number };
 }
 
 /** Renders a path the way Kubernetes and Istio users write it: spec.http[0].route[1].weight. */

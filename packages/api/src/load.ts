@@ -63,17 +63,20 @@ export function loadManifests(files: readonly SourceFile[], validator: Validator
     }
     for (const doc of parsed.documents) {
       for (const item of expandLists(doc)) {
-        loadOne(file.path, doc, item.value, item.prefix);
+        loadOne(file, doc, item.value, item.prefix);
       }
     }
   }
 
-  function loadOne(path: string, doc: ParsedDocument, value: unknown, prefix: (string | number)[]) {
+  function loadOne(file: SourceFile, doc: ParsedDocument, value: unknown, prefix: (string | number)[]) {
+    const path = file.path;
     const origin = { file: path, ...doc.locate(prefix) };
     const result = validator.validate(value);
     const report = (issues: FieldIssue[], resource: string) => {
       for (const issue of issues) {
-        const pos = doc.locate([...prefix, ...issue.path], issue.at);
+        const pos = issue.embedded
+          ? embeddedPosition(file.text, doc.locate([...prefix, ...issue.path.slice(0, issue.embedded.depth)]), issue.embedded)
+          : doc.locate([...prefix, ...issue.path], issue.at);
         problems.push({ origin: { file: path, ...pos }, severity: issue.severity, resource, path: issue.path, message: issue.message });
       }
     };
@@ -108,6 +111,26 @@ export function loadManifests(files: readonly SourceFile[], validator: Validator
     brokenFiles,
     invalidCount,
   };
+}
+
+/**
+ * The file position of a place inside a string value (FieldIssue.embedded). In a literal block
+ * scalar (`mesh: |`, `|-`, `|2+` ...) content lines follow the header line one for one, each
+ * indented by the block's indentation (explicit, or that of its first non-blank line; YAML 1.2
+ * §8.1.1.1), so line n of the string is the header's line + n. Folded, quoted and plain scalars
+ * do not keep lines, so there the string's own position is used.
+ */
+function embeddedPosition(text: string, at: { line: number; column: number }, inner: { line: number; column: number }): { line: number; column: number } {
+  const lines = text.split(/\r?\n/);
+  const headerLine = lines[at.line - 1] ?? "";
+  const header = /^\|([1-9][-+]?|[-+][1-9]?)?[ \t]*(#.*)?$/.exec(headerLine.slice(at.column - 1));
+  const line = at.line + inner.line;
+  if (!header || inner.line < 1 || line > lines.length) return at;
+  const explicit = /[1-9]/.exec(header[1] ?? "")?.[0];
+  const leading = (s: string) => s.length - s.trimStart().length;
+  const firstContent = lines.slice(at.line).find((l) => l.trim() !== "");
+  const indent = explicit ? leading(headerLine) + Number(explicit) : firstContent === undefined ? 0 : leading(firstContent);
+  return { line, column: indent + inner.column };
 }
 
 /** `kind: List` (as kubectl prints) holds its resources under items. */

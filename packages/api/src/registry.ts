@@ -2,6 +2,7 @@
 import type { KindDef } from "./kind.js";
 import { NamespaceKind, PodKind, ServiceAccountKind, ServiceKind } from "./kinds/core.js";
 import { gatewayKinds } from "./kinds/gateway/index.js";
+import { ConfigMapKind } from "./kinds/meshConfig.js";
 import { networkingKinds } from "./kinds/networking/index.js";
 import { securityKinds } from "./kinds/security/index.js";
 import { Validator } from "./validate.js";
@@ -11,6 +12,7 @@ export const allKinds: readonly KindDef[] = [
   ServiceKind as KindDef,
   PodKind as KindDef,
   ServiceAccountKind as KindDef,
+  ConfigMapKind as KindDef,
   ...networkingKinds,
   ...securityKinds,
   ...gatewayKinds,

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { bootstrapCommand } from "./commands/bootstrap.js";
 import { explainCommand } from "./commands/explain.js";
+import { rateLimitCommand } from "./commands/ratelimit.js";
 import { serveCommand } from "./commands/serve.js";
 import { statusCommand } from "./commands/status.js";
 import { translateCommand } from "./commands/translate.js";
@@ -20,6 +21,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
   program.addCommand(explainCommand(setExit, out, err));
   program.addCommand(serveCommand(setExit, err));
   program.addCommand(bootstrapCommand(setExit, out, err));
+  program.addCommand(rateLimitCommand(setExit, err));
   program.addCommand(statusCommand(setExit, out, err));
   try {
     await program.parseAsync(argv as string[]);

@@ -6,7 +6,8 @@
 import * as grpc from "@grpc/grpc-js";
 import { formatProblem } from "@waystation/api";
 import { buildModel, type Condition, type MeshModel } from "@waystation/model";
-import { identifyProxy } from "@waystation/translator";
+import { identifyProxy, type WaypointTranslateOptions } from "@waystation/translator";
+import { startRateLimitService, type RateLimitServer } from "@waystation/ratelimit";
 import { AdsServer, SnapshotCache } from "@waystation/xds";
 import type { Server } from "node:http";
 import { FileSource, type MeshSnapshot } from "./fileSource.js";
@@ -37,6 +38,14 @@ export interface ControlPlaneOptions {
   pluggedCertsDir?: string;
   /** Node-credentials file for CreateCertificate callers (see packages/pki/README.md). */
   nodeCredentials?: string;
+  /** The global rate limit service, in process. Port default 8081 (-1: do not start it). */
+  rateLimit?: {
+    port?: number;
+    /** Counters in Redis, shared with other replicas; in memory without it. */
+    redisUrl?: string;
+    /** Where waypoints reach it; default this host (127.0.0.1 when listening on all addresses) and the port. */
+    advertise?: { host: string; port: number };
+  };
 }
 
 export class ControlPlane {
@@ -51,6 +60,8 @@ export class ControlPlane {
   private ca: CertificateAuthority | undefined;
   private certs: ProxyCertificates | undefined;
   private rotationTimer: NodeJS.Timeout | undefined;
+  private rateLimits: RateLimitServer | undefined;
+  private waypointOptions: Partial<WaypointTranslateOptions> = {};
   private applying: Promise<void> = Promise.resolve();
   private monitor: Server | undefined;
   private model: MeshModel | undefined;
@@ -86,9 +97,15 @@ export class ControlPlane {
       logger: this.log,
     });
 
+    const host = this.opts.host ?? "0.0.0.0";
+    const rl = this.opts.rateLimit ?? {};
+    if ((rl.port ?? 8081) >= 0) {
+      this.rateLimits = await startRateLimitService({ port: rl.port ?? 8081, host, logger: this.log, ...(rl.redisUrl ? { redisUrl: rl.redisUrl } : {}) });
+      this.waypointOptions = { rateLimitService: rl.advertise ?? { host: host === "0.0.0.0" ? "127.0.0.1" : host, port: this.rateLimits.port } };
+    }
+
     const first = await this.source.watch((s) => this.enqueue(s));
     await this.enqueue(first);
-    const host = this.opts.host ?? "0.0.0.0";
     const serverOptions = { "grpc.max_send_message_length": 200 * 1024 * 1024, "grpc.max_receive_message_length": 16 * 1024 * 1024 };
     this.grpcServer = new grpc.Server(serverOptions);
     this.ads.register(this.grpcServer);
@@ -109,7 +126,7 @@ export class ControlPlane {
     });
     this.monitor = mon.server;
     this.monitorPort = mon.port;
-    this.log.info("serving", { xds: `${host}:${this.xdsPort}`, secureXds: this.secureServer ? `${host}:${this.secureXdsPort}` : "off", monitor: `${host}:${this.monitorPort}`, config: this.opts.config });
+    this.log.info("serving", { xds: `${host}:${this.xdsPort}`, secureXds: this.secureServer ? `${host}:${this.secureXdsPort}` : "off", rateLimit: this.rateLimits ? `${host}:${this.rateLimits.port}` : "off", monitor: `${host}:${this.monitorPort}`, config: this.opts.config });
   }
 
   /** Current model (undefined before the first load). */
@@ -140,7 +157,8 @@ export class ControlPlane {
     const model = fresh || !this.model ? buildModel(s.resources) : this.model;
     this.model = model;
     await this.certs!.ensure(model.waypoints.map((w) => w.identity));
-    this.lastPublish = publishModel(model, this.cache, (id) => this.certs!.secretsFor(id));
+    this.rateLimits?.setPolicies(s.resources);
+    this.lastPublish = publishModel(model, this.cache, (id) => this.certs!.secretsFor(id), this.waypointOptions);
     for (const r of this.lastPublish) {
       const snap = this.cache.get(r.group);
       let bytes = 0;
@@ -164,6 +182,7 @@ export class ControlPlane {
       problems: (this.snapshot?.problems ?? []).map(formatProblem),
       stale: (this.snapshot?.stale ?? []).map((x) => ({ resource: `${x.key.kind} ${x.key.namespace}/${x.key.name}`, file: x.origin.file, reason: x.reason })),
       conditions: conditions.map((c) => ({ resource: `${c.resource.kind} ${c.resource.namespace ? `${c.resource.namespace}/` : ""}${c.resource.name}`, type: c.type, status: c.status, reason: c.reason, message: c.message })),
+      rateLimitService: this.rateLimits ? this.rateLimits.status() : undefined,
       snapshots: this.lastPublish.map((r) => ({ group: r.group, ok: r.ok, errors: r.errors, versions: this.cache.get(r.group)?.versions() ?? {} })),
       proxies: this.ads.syncz(),
       nacks: this.ads.nacks(),
@@ -179,6 +198,12 @@ export class ControlPlane {
     this.monitor?.closeAllConnections();
     for (const srv of [this.grpcServer, this.secureServer]) if (srv) await new Promise<void>((resolve) => srv.tryShutdown(() => resolve()));
     this.serving?.close();
+    await this.rateLimits?.close();
+  }
+
+  /** The rate limit service's port, if it runs. */
+  get rateLimitPort(): number | undefined {
+    return this.rateLimits?.port;
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { formatValidationError, validateSnapshot, type ExternalNames } from "@waystation/translator/validate";
 import {
-  checkWorkloadApi, identifyProxy, translateFor, translateGrpc, translateWaypoint, translateWorkloadApi, waypointForPod, type Translation, type XdsResources,
+  checkWorkloadApi, identifyProxy, translateFor, translateGrpc, translateWaypoint, translateWorkloadApi, waypointForPod, type Translation, type WaypointTranslateOptions, type XdsResources,
 } from "@waystation/translator";
 import type { Condition, MeshModel } from "@waystation/model";
 import { buildSnapshot, type Snapshot, type SnapshotCache } from "@waystation/xds";
@@ -49,10 +49,10 @@ export interface PublishResult {
  * failing one keeps its last good snapshot. Without `secrets` (tests, translate), the secret names
  * count as provided from outside.
  */
-export function publishModel(model: MeshModel, cache: SnapshotCache, secrets?: (identity: string) => Secret[]): PublishResult[] {
+export function publishModel(model: MeshModel, cache: SnapshotCache, secrets?: (identity: string) => Secret[], waypointOptions: Partial<WaypointTranslateOptions> = {}): PublishResult[] {
   const results: PublishResult[] = [];
   const groups: [string, () => Translation][] = [
-    ...model.waypoints.map((w) => [waypointGroup(w.namespace, w.name), () => withSecrets(translateWaypoint(model, w), secrets?.(w.identity))] as [string, () => Translation]),
+    ...model.waypoints.map((w) => [waypointGroup(w.namespace, w.name), () => withSecrets(translateWaypoint(model, w, waypointOptions), secrets?.(w.identity))] as [string, () => Translation]),
     [grpcGroup, () => translateGrpc(model)],
   ];
   for (const [group, translate] of groups) {

@@ -3,16 +3,22 @@ import { compareKeys, type LoadedResource } from "@waystation/api";
 import { attachPolicies } from "./attachment.js";
 import { allocateVips } from "./autoAllocate.js";
 import { labels } from "./labels.js";
+import { meshConfigOptions, readMeshConfig } from "./meshConfig.js";
 import { defaultMeshOptions, type MeshOptions } from "./options.js";
 import { buildServices } from "./services.js";
 import type { Condition, MeshModel, NamespaceInfo, Waypoint } from "./types.js";
 import { buildWaypoints } from "./waypoints.js";
 import { buildWorkloads } from "./workloads.js";
 
+/**
+ * Builds the model. The mesh config (ConfigMap `istio` in the root namespace given here, default
+ * istio-system) sets the trust domain and root namespace unless `options` sets them explicitly.
+ */
 export function buildModel(resources: readonly LoadedResource[], options: Partial<MeshOptions> = {}): MeshModel {
-  const opts = { ...defaultMeshOptions, ...options };
   const sorted = [...resources].sort((a, b) => compareKeys(a.key, b.key));
   const conditions: Condition[] = [];
+  const meshConfig = readMeshConfig(sorted, options.rootNamespace ?? defaultMeshOptions.rootNamespace, conditions);
+  const opts = { ...defaultMeshOptions, ...meshConfigOptions(meshConfig), ...options };
 
   const namespaces = new Map<string, NamespaceInfo>();
   for (const r of sorted) {
@@ -36,5 +42,5 @@ export function buildModel(resources: readonly LoadedResource[], options: Partia
   for (const s of services) {
     if (s.waypoint.state === "error") conditions.push({ resource: s.key, type: "WaypointBound", status: "False", reason: "WaypointNotUsable", message: s.waypoint.reason });
   }
-  return { options: opts, namespaces, services, workloads, waypoints, attachments, resources: sorted, conditions };
+  return { options: opts, meshConfig, namespaces, services, workloads, waypoints, attachments, resources: sorted, conditions };
 }

@@ -1,4 +1,8 @@
-/** Mesh-wide settings that the model and translators need; the same defaults as Istio. */
+/**
+ * Mesh-wide settings that the model and translators need; the same defaults as Istio. The mesh
+ * config (ConfigMap `istio`, see meshConfig.ts) may set trustDomain and rootNamespace; options
+ * given to buildModel explicitly win over it.
+ */
 export interface MeshOptions {
   /** SPIFFE trust domain; identities are spiffe://<trustDomain>/ns/<ns>/sa/<sa>. */
   trustDomain: string;

@@ -1,6 +1,9 @@
 /** The mesh model: what the translators and the workload API are built from. */
 import type { KubeObject, LoadedResource, ResourceKey } from "@waystation/api";
+import type { MeshConfigInfo } from "./meshConfig.js";
 import type { MeshOptions } from "./options.js";
+
+export type { ExtAuthzExtensionProvider, MeshConfigInfo, OtherExtensionProvider } from "./meshConfig.js";
 
 /** Application protocol of a service port, as Istio selects it (appProtocol, then the name prefix). */
 export type PortProtocol = "HTTP" | "HTTP2" | "GRPC" | "HTTPS" | "TLS" | "TCP" | "UDP" | "UNKNOWN";
@@ -128,7 +131,10 @@ export interface Attachment {
 }
 
 export interface MeshModel {
+  /** Effective mesh options: explicit options, else the mesh config's, else Istio's defaults. */
   options: MeshOptions;
+  /** The mesh config (ConfigMap istio in the root namespace): extension providers, connect timeout ... */
+  meshConfig: MeshConfigInfo;
   namespaces: ReadonlyMap<string, NamespaceInfo>;
   /** Sorted by hostname, then namespace. */
   services: MeshService[];

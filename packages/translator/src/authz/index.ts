@@ -67,3 +67,4 @@ export function authorizationFor(model: MeshModel, waypoint: Waypoint, service: 
   const networkFilters = kinds.has("tcp") ? rbacNetworkFilters(policies, opts, where, report).filters : [];
   return { httpFilters: http.filters, customHttpFilters: http.custom, networkFilters, conditions: report.conditions() };
 }
+export { extAuthzClusters, type ProviderClusters } from "./providerClusters.js";

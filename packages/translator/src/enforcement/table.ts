@@ -176,6 +176,7 @@ export const enforcementTable: readonly EnforcementEntry[] = [
   e(RG, "spec", "harmless", "a ReferenceGrant only permits cross-namespace references; no proxy enforces it"),
 
   // --- core
+  e("/ConfigMap", "metadata", "harmless", "the mesh config holds mesh-wide settings the control plane reads; no proxy applies a ConfigMap per request"),
   e("/Namespace", "metadata.labels", "harmless", "namespace labels select waypoints and ambient capture; they are not applied per request"),
   e("/Service", "spec.ports", "harmless", "ports and their protocols are read-only; both proxies derive the same protocol"),
   e("/Service", "metadata.labels", "harmless", "service labels select a waypoint; they are not applied per request"),

@@ -17,6 +17,7 @@ import { securityFor } from "../authn/index.js";
 import { rateLimitFor } from "../ratelimit/index.js";
 import type { RateLimitServiceTarget } from "../ratelimit/globalRateLimit.js";
 import type { ExtensionProvider } from "../authz/options.js";
+import { extAuthzClusters } from "../authz/providerClusters.js";
 import { tcpProxyPolicyFor, type TcpProxyPolicy } from "../cluster/index.js";
 import { connectOriginateCluster, connectOriginateListener } from "./connectOriginate.js";
 import { connectTerminateListener } from "./connectTerminate.js";
@@ -41,7 +42,13 @@ export function servicesOf(model: MeshModel, w: Waypoint): MeshService[] {
 }
 
 export function translateWaypoint(model: MeshModel, w: Waypoint, options: Partial<WaypointTranslateOptions> = {}): Translation {
-  const opts = { ...defaultWaypointOptions, ...options };
+  // The mesh config (the istio ConfigMap) gives the defaults; explicit options win.
+  const opts = {
+    ...defaultWaypointOptions,
+    extensionProviders: model.meshConfig.extensionProviders,
+    connectTimeoutSeconds: model.meshConfig.connectTimeoutSeconds,
+    ...options,
+  };
   const td = model.options.trustDomain;
   const out = emptyResources();
   const conditions: Condition[] = [];
@@ -92,6 +99,12 @@ export function translateWaypoint(model: MeshModel, w: Waypoint, options: Partia
       }
     }
   }
+
+  // Clusters of the ext_authz servers that CUSTOM policies on this waypoint name.
+  const ext = extAuthzClusters(model, w, { extensionProviders: opts.extensionProviders, connectTimeoutSeconds: opts.connectTimeoutSeconds });
+  for (const c of ext.clusters) extraClusters.set(c.name, c);
+  out.endpoints.push(...ext.endpoints);
+  conditions.push(...ext.conditions);
 
   conditions.push(...destinationRuleConditions(model, w, servicesOf(model, w)));
   out.listeners.push(connectTerminateListener(td), mainInternalListener(dispatch), connectOriginateListener());
