@@ -100,8 +100,16 @@ export class ControlPlane {
     const host = this.opts.host ?? "0.0.0.0";
     const rl = this.opts.rateLimit ?? {};
     if ((rl.port ?? 8081) >= 0) {
-      this.rateLimits = await startRateLimitService({ port: rl.port ?? 8081, host, logger: this.log, ...(rl.redisUrl ? { redisUrl: rl.redisUrl } : {}) });
-      this.waypointOptions = { rateLimitService: rl.advertise ?? { host: host === "0.0.0.0" ? "127.0.0.1" : host, port: this.rateLimits.port } };
+      try {
+        this.rateLimits = await startRateLimitService({ port: rl.port ?? 8081, host, logger: this.log, ...(rl.redisUrl ? { redisUrl: rl.redisUrl } : {}) });
+        this.waypointOptions = { rateLimitService: rl.advertise ?? { host: host === "0.0.0.0" ? "127.0.0.1" : host, port: this.rateLimits.port } };
+      } catch (e) {
+        // Global rate limits are one feature among many: without the service, each policy fails open
+        // or closed as it says; the rest of the mesh is served.
+        this.log.error("the global rate limit service did not start; global rate limits fail open or closed as each policy says", {
+          error: (e as Error).message, hint: "pass --ratelimit-port <free port>, or -1 to turn it off",
+        });
+      }
     }
 
     const first = await this.source.watch((s) => this.enqueue(s));
