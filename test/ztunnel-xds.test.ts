@@ -67,7 +67,12 @@ describe("ztunnel over Delta ADS", () => {
     assert.deepEqual(pods, [
       "Kubernetes//Pod/bookinfo/details-v1-79f774bdb9-q8z5m", "Kubernetes//Pod/bookinfo/productpage-v1-6b7f6d9c5-x2k9p", ratingsUid,
       "Kubernetes//Pod/bookinfo/reviews-v1-5b5d6494f4-7lr2c", "Kubernetes//Pod/bookinfo/reviews-v2-5b667bcbf8-m4nxt", "Kubernetes//Pod/bookinfo/reviews-v3-5b9bd44f4-kp6wd",
+      // The waypoint's own pod: ztunnel resolves the waypoint through its Service to this workload.
+      "Kubernetes//Pod/bookinfo/waypoint-6f7d9c8b4-x2x9q",
     ]);
+    const wp = workload(all.get("Kubernetes//Pod/bookinfo/waypoint-6f7d9c8b4-x2x9q"));
+    assert.equal(wp.waypoint, undefined, "a waypoint's pod uses no waypoint");
+    assert.ok(all.has("bookinfo/waypoint.bookinfo.svc.cluster.local"), "the waypoint Service is served");
     assert.ok(all.has("Kubernetes/networking.istio.io/WorkloadEntry/bookinfo/ratings-vm"));
     for (const name of ["productpage", "details", "reviews", "ratings"]) {
       const svc = service(all.get(`bookinfo/${name}.bookinfo.svc.cluster.local`));
