@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { bootstrapCommand } from "./commands/bootstrap.js";
 import { explainCommand } from "./commands/explain.js";
 import { rateLimitCommand } from "./commands/ratelimit.js";
+import { ztunnelCommand } from "@waystation/ztunnel/cli";
 import { serveCommand } from "./commands/serve.js";
 import { statusCommand } from "./commands/status.js";
 import { translateCommand } from "./commands/translate.js";
@@ -22,6 +23,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
   program.addCommand(serveCommand(setExit, err));
   program.addCommand(bootstrapCommand(setExit, out, err));
   program.addCommand(rateLimitCommand(setExit, err));
+  program.addCommand(ztunnelCommand(setExit, err));
   program.addCommand(statusCommand(setExit, out, err));
   try {
     await program.parseAsync(argv as string[]);
