@@ -38,6 +38,16 @@ export function buildWorkloads(
   conditions: Condition[],
 ): MeshWorkload[] {
   const out: MeshWorkload[] = [];
+  // Services with a selector, indexed by namespace and one of their selector's label pairs: a
+  // workload is only tested against services whose indexed pair it carries (linear, not W x S).
+  const bySelector = new Map<string, MeshService[]>();
+  for (const s of services) {
+    if (!s.selector || Object.keys(s.selector).length === 0) continue;
+    const [k, v] = Object.entries(s.selector).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))[0]!;
+    const key = `${s.namespace}\n${k}=${v}`;
+    const list = bySelector.get(key);
+    if (list) list.push(s); else bySelector.set(key, [s]);
+  }
   for (const r of resources) {
     const ns = r.key.namespace;
     const meta = r.object.metadata;
@@ -81,8 +91,8 @@ export function buildWorkloads(
   return out.sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name) || cmp(a.kind, b.kind));
 
   function finish(w: Omit<MeshWorkload, "waypoint" | "services">): MeshWorkload {
-    const selecting = services.filter((s) => s.namespace === w.namespace && s.selector && Object.keys(s.selector).length > 0
-      && Object.entries(s.selector).every(([k, v]) => w.labels[k] === v));
+    const candidates = Object.entries(w.labels).flatMap(([k, v]) => bySelector.get(`${w.namespace}\n${k}=${v}`) ?? []);
+    const selecting = candidates.filter((s) => Object.entries(s.selector!).every(([k, v]) => w.labels[k] === v));
     return {
       ...w,
       services: [...new Set(selecting.map((s) => s.hostname))].sort(),

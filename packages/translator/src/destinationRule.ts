@@ -15,16 +15,37 @@ export interface DestinationRuleSpec {
 }
 
 export function findDestinationRule(model: MeshModel, svc: MeshService, proxyNamespace: string): LoadedResource<DestinationRuleSpec> | undefined {
-  const rules = model.resources.filter((r) => r.key.group === "networking.istio.io" && r.key.kind === "DestinationRule") as LoadedResource<DestinationRuleSpec>[];
+  const byNamespace = rulesByNamespace(model);
   for (const ns of [proxyNamespace, svc.namespace, model.options.rootNamespace]) {
-    const candidates = rules
-      .filter((r) => r.key.namespace === ns && visibleTo(r, proxyNamespace))
-      .map((r) => ({ r, host: resolveShortHost(r.object.spec.host, r.key.namespace, model.options) }))
-      .filter((x) => hostMatches(x.host, svc.hostname))
+    const candidates = (byNamespace.get(ns) ?? [])
+      .filter((x) => visibleTo(x.r, proxyNamespace) && hostMatches(x.host, svc.hostname))
       .sort((a, b) => specificity(b.host) - specificity(a.host));
     if (candidates.length > 0) return candidates[0]!.r;
   }
   return undefined;
+}
+
+type IndexedRule = { r: LoadedResource<DestinationRuleSpec>; host: string };
+const index = new WeakMap<MeshModel, Map<string, IndexedRule[]>>();
+
+/**
+ * DestinationRules by namespace, with hosts resolved, computed once per model: lookups run for
+ * every cluster and route, so scanning all resources each time made translation superlinear.
+ */
+function rulesByNamespace(model: MeshModel): Map<string, IndexedRule[]> {
+  let m = index.get(model);
+  if (!m) {
+    m = new Map();
+    for (const r of model.resources) {
+      if (r.key.group !== "networking.istio.io" || r.key.kind !== "DestinationRule") continue;
+      const dr = r as LoadedResource<DestinationRuleSpec>;
+      const list = m.get(r.key.namespace) ?? [];
+      list.push({ r: dr, host: resolveShortHost(dr.object.spec.host, r.key.namespace, model.options) });
+      m.set(r.key.namespace, list);
+    }
+    index.set(model, m);
+  }
+  return m;
 }
 
 function visibleTo(r: LoadedResource<DestinationRuleSpec>, ns: string): boolean {

@@ -49,8 +49,7 @@ export function gatewayRoutesFor(model: MeshModel, w: Waypoint, svc: MeshService
   const wp = `waypoint ${w.namespace}/${w.name}`;
 
   const attachments: Attachment[] = [];
-  for (const r of model.resources) {
-    if (r.key.group !== GATEWAY_GROUP || !routeKinds.has(r.key.kind)) continue;
+  for (const r of gatewayRouteResources(model)) {
     const parentRefs = (r.object.spec as { parentRefs?: ParentReference[] }).parentRefs ?? [];
     const refs = parentRefs.map((ref, index) => ({ index, ref, ports: selectedPorts(ref, http) })).filter((x) => namesService(x.ref, r.key.namespace, svc));
     if (refs.length === 0) continue;
@@ -114,4 +113,16 @@ function routeConditions(a: Attachment, applied: readonly ServicePort[], problem
 
 function describeProblem(p: RouteProblem): string {
   return `${formatPath(p.path)}: ${p.message}`;
+}
+
+const routeCache = new WeakMap<MeshModel, LoadedResource[]>();
+
+/** The HTTPRoutes, GRPCRoutes (and other route kinds) of the model, found once per model. */
+function gatewayRouteResources(model: MeshModel): LoadedResource[] {
+  let list = routeCache.get(model);
+  if (!list) {
+    list = model.resources.filter((r) => r.key.group === GATEWAY_GROUP && routeKinds.has(r.key.kind));
+    routeCache.set(model, list);
+  }
+  return list;
 }

@@ -16,16 +16,7 @@ import { servedServices } from "./resolver.js";
 
 /** Adds hash_policy to every route whose clusters hash; returns the same configuration. */
 export function withHashPolicies(rc: RouteConfiguration, model: MeshModel, w: Waypoint): RouteConfiguration {
-  const policies = new Map<string, RouteAction_HashPolicy>();
-  for (const svc of servedServices(model, w)) {
-    const subsets = [undefined, ...(findDestinationRule(model, svc, w.namespace)?.object.spec.subsets ?? []).map((s) => s.name)];
-    for (const port of svc.ports) {
-      for (const subset of subsets) {
-        const p = hashPolicyFor(model, w, svc, port, subset);
-        if (p) policies.set(inboundVipName(svc, port, subset), p);
-      }
-    }
-  }
+  const policies = hashingClusters(model, w);
   if (policies.size === 0) return rc;
   for (const vh of rc.virtualHosts) {
     for (const route of vh.routes) {
@@ -46,4 +37,27 @@ export function withHashPolicies(rc: RouteConfiguration, model: MeshModel, w: Wa
     }
   }
   return rc;
+}
+
+const cache = new WeakMap<MeshModel, Map<string, Map<string, RouteAction_HashPolicy>>>();
+
+/** Cluster name -> hash policy for a waypoint's clusters that hash; computed once per model and waypoint. */
+function hashingClusters(model: MeshModel, w: Waypoint): Map<string, RouteAction_HashPolicy> {
+  const perModel = cache.get(model) ?? new Map<string, Map<string, RouteAction_HashPolicy>>();
+  cache.set(model, perModel);
+  const key = `${w.namespace}/${w.name}`;
+  const hit = perModel.get(key);
+  if (hit) return hit;
+  const policies = new Map<string, RouteAction_HashPolicy>();
+  for (const svc of servedServices(model, w)) {
+    const subsets = [undefined, ...(findDestinationRule(model, svc, w.namespace)?.object.spec.subsets ?? []).map((s) => s.name)];
+    for (const port of svc.ports) {
+      for (const subset of subsets) {
+        const p = hashPolicyFor(model, w, svc, port, subset);
+        if (p) policies.set(inboundVipName(svc, port, subset), p);
+      }
+    }
+  }
+  perModel.set(key, policies);
+  return policies;
 }

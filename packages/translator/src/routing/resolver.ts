@@ -9,10 +9,30 @@ import { findDestinationRule } from "../destinationRule.js";
 import { inboundVipName } from "../names.js";
 import type { ClusterResolver } from "./ir.js";
 
-/** Services bound to this waypoint that it builds clusters for (a service without a VIP gets none). */
+const servedCache = new WeakMap<MeshModel, Map<string, { list: MeshService[]; byHost: Map<string, MeshService> }>>();
+
+function served(model: MeshModel, w: Waypoint): { list: MeshService[]; byHost: Map<string, MeshService> } {
+  const perModel = servedCache.get(model) ?? new Map<string, { list: MeshService[]; byHost: Map<string, MeshService> }>();
+  servedCache.set(model, perModel);
+  const key = `${w.namespace}/${w.name}`;
+  let hit = perModel.get(key);
+  if (!hit) {
+    const list = model.services.filter((s) => s.waypoint.state === "bound" && s.waypoint.waypoint.key.namespace === w.namespace
+      && s.waypoint.waypoint.name === w.name && s.vips.length > 0);
+    const byHost = new Map<string, MeshService>();
+    for (const s of list) if (!byHost.has(s.hostname)) byHost.set(s.hostname, s);
+    hit = { list, byHost };
+    perModel.set(key, hit);
+  }
+  return hit;
+}
+
+/**
+ * Services bound to this waypoint that it builds clusters for (a service without a VIP gets none).
+ * Computed once per model and waypoint: every route's backends are resolved against it.
+ */
 export function servedServices(model: MeshModel, w: Waypoint): MeshService[] {
-  return model.services.filter((s) => s.waypoint.state === "bound" && s.waypoint.waypoint.key.namespace === w.namespace
-    && s.waypoint.waypoint.name === w.name && s.vips.length > 0);
+  return served(model, w).list;
 }
 
 /**
@@ -21,10 +41,10 @@ export function servedServices(model: MeshModel, w: Waypoint): MeshService[] {
  * declared by the DestinationRule the waypoint applies to that service.
  */
 export function waypointResolver(model: MeshModel, w: Waypoint, svc: MeshService, port: ServicePort): ClusterResolver {
-  const served = servedServices(model, w);
+  const byHost = served(model, w).byHost;
   const wp = `waypoint ${w.namespace}/${w.name}`;
   return (b) => {
-    const target = served.find((s) => s.hostname === b.host);
+    const target = byHost.get(b.host);
     if (!target) return { error: `${b.host} is not served by ${wp} (the waypoint routes only to services bound to it)` };
     const ports = target.ports.filter((p) => p.protocol !== "UDP");
     const number = b.port ?? (target.hostname === svc.hostname ? port.port : ports.length === 1 ? ports[0]!.port : undefined);

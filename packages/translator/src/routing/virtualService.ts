@@ -155,9 +155,16 @@ export function virtualServiceTcpRoute(model: MeshModel, waypoint: Waypoint, svc
 
 // --- Selection helpers
 
+const vsCache = new WeakMap<MeshModel, VirtualService[]>();
+
+/** Every VirtualService in Istio's order, computed once per model (it is asked for every service port). */
 function allVirtualServices(model: MeshModel): VirtualService[] {
-  return (model.resources.filter((r) => r.key.group === "networking.istio.io" && r.key.kind === "VirtualService") as VirtualService[])
-    .sort(configOrder);
+  let list = vsCache.get(model);
+  if (!list) {
+    list = (model.resources.filter((r) => r.key.group === "networking.istio.io" && r.key.kind === "VirtualService") as VirtualService[]).sort(configOrder);
+    vsCache.set(model, list);
+  }
+  return list;
 }
 
 /** Istio's sortConfigByCreationTime: oldest first, then by name, then by namespace. */

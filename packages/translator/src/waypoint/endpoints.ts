@@ -46,8 +46,7 @@ export function workloadEndpoint(ip: string, port: number, w: Pick<MeshWorkload,
 /** The load assignment of one inbound-vip cluster: every workload of the service (matching the subset labels). */
 export function loadAssignment(clusterName: string, svc: MeshService, port: ServicePort, workloads: readonly MeshWorkload[], subsetLabels?: Record<string, string>): ClusterLoadAssignment {
   const lbEndpoints: MessageInitShape<typeof LbEndpointSchema>[] = [];
-  for (const w of workloads) {
-    if (!w.services.includes(svc.hostname)) continue;
+  for (const w of workloadsByService(workloads).get(svc.hostname) ?? []) {
     if (subsetLabels && !Object.entries(subsetLabels).every(([k, v]) => w.labels[k] === v)) continue;
     const p = targetPortOf(port, w, svc);
     if (p === undefined) continue;
@@ -59,6 +58,24 @@ export function loadAssignment(clusterName: string, svc: MeshService, port: Serv
     lbEndpoints.push(workloadEndpoint(e.address, p, { tunnel: "NONE", healthy: true }));
   }
   return create(ClusterLoadAssignmentSchema, { clusterName, endpoints: lbEndpoints.length > 0 ? [{ lbEndpoints }] : [] });
+}
+
+const byServiceCache = new WeakMap<readonly MeshWorkload[], Map<string, MeshWorkload[]>>();
+
+/** Workloads by the host names of the services that select them, once per workload list. */
+function workloadsByService(workloads: readonly MeshWorkload[]): Map<string, MeshWorkload[]> {
+  let m = byServiceCache.get(workloads);
+  if (!m) {
+    m = new Map();
+    for (const w of workloads) {
+      for (const h of w.services) {
+        const list = m.get(h);
+        if (list) list.push(w); else m.set(h, [w]);
+      }
+    }
+    byServiceCache.set(workloads, m);
+  }
+  return m;
 }
 
 export type { LbEndpoint };
