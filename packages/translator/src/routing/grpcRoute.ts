@@ -13,28 +13,12 @@ import { backend, headerMutation, ruleFilters, type GatewayContext } from "./gat
 import { valueMatch } from "./httpRoute.js";
 import { re2Quote } from "./envoyActions.js";
 import type { ActionIR, BackendIR, MatchIR, RouteIR } from "./ir.js";
-import { grpcMatchRank, type RankedRoute } from "./precedence.js";
+import { grpcMatchRank, rankedRouteIR, type RankedRoute } from "./precedence.js";
 
 type GRPCRouteMatch = NonNullable<GRPCRouteRule["matches"]>[number];
 
 export function grpcRouteIR(ctx: GatewayContext): RankedRoute[] {
-  const r = ctx.route as LoadedResource<GRPCRouteSpec>;
-  const out: RankedRoute[] = [];
-  (r.object.spec.rules ?? []).forEach((rule, ruleIndex) => {
-    const at: FieldPath = ["spec", "rules", ruleIndex];
-    const base = ruleBase(ctx, rule, at);
-    const matches: GRPCRouteMatch[] = rule.matches && rule.matches.length > 0 ? rule.matches : [{}];
-    matches.forEach((m, matchIndex) => {
-      const ir: RouteIR = {
-        ...base,
-        name: `${r.key.namespace}.${r.key.name}.${rule.name ?? ruleIndex}`,
-        source: { key: r.key, path: rule.matches && rule.matches.length > 0 ? [...at, "matches", matchIndex] : at },
-        matches: [grpcMatch(m)],
-      };
-      out.push({ ir, rank: grpcMatchRank(m), route: r, rule: ruleIndex, match: matchIndex });
-    });
-  });
-  return out;
+  return rankedRouteIR(ctx.route as LoadedResource<GRPCRouteSpec>, (rule, at) => ruleBase(ctx, rule, at), grpcMatch, grpcMatchRank);
 }
 
 /** The :path condition of a gRPC method match, or undefined for "every call". */

@@ -8,7 +8,7 @@ import type { FieldPath, HTTPRouteMatch, HTTPRouteRule, HTTPRouteSpec, LoadedRes
 import { parseDurationMs } from "@waystation/api";
 import { backend, ruleFilters, headerMutation, type GatewayContext } from "./gatewayFilters.js";
 import type { ActionIR, BackendIR, MatchIR, RetryIR, RouteIR, StringMatchIR } from "./ir.js";
-import { httpMatchRank, type RankedRoute } from "./precedence.js";
+import { httpMatchRank, rankedRouteIR, type RankedRoute } from "./precedence.js";
 
 /** Gateway API asks for retries on connection errors whenever a retry stanza is present (GEP-1731). */
 const gatewayRetryOn = "connect-failure,refused-stream,reset";
@@ -16,23 +16,7 @@ const gatewayRetryOn = "connect-failure,refused-stream,reset";
 const defaultAttempts = 2;
 
 export function httpRouteIR(ctx: GatewayContext): RankedRoute[] {
-  const r = ctx.route as LoadedResource<HTTPRouteSpec>;
-  const out: RankedRoute[] = [];
-  (r.object.spec.rules ?? []).forEach((rule, ruleIndex) => {
-    const at: FieldPath = ["spec", "rules", ruleIndex];
-    const base = ruleBase(ctx, rule, at);
-    const matches: HTTPRouteMatch[] = rule.matches && rule.matches.length > 0 ? rule.matches : [{}];
-    matches.forEach((m, matchIndex) => {
-      const ir: RouteIR = {
-        ...base,
-        name: `${r.key.namespace}.${r.key.name}.${rule.name ?? ruleIndex}`,
-        source: { key: r.key, path: rule.matches && rule.matches.length > 0 ? [...at, "matches", matchIndex] : at },
-        matches: [httpMatch(m)],
-      };
-      out.push({ ir, rank: httpMatchRank(m), route: r, rule: ruleIndex, match: matchIndex });
-    });
-  });
-  return out;
+  return rankedRouteIR(ctx.route as LoadedResource<HTTPRouteSpec>, (rule, at) => ruleBase(ctx, rule, at), httpMatch, httpMatchRank);
 }
 
 /** A Gateway API string match (Exact by default, or RegularExpression). */

@@ -16,8 +16,8 @@
  * newest), then "{namespace}/{name}" alphabetically; within a route, the first rule, then the
  * first match.
  */
-import type { LoadedResource } from "@waystation/api";
-import type { RouteIR } from "./ir.js";
+import type { FieldPath, LoadedResource } from "@waystation/api";
+import type { MatchIR, RouteIR } from "./ir.js";
 
 /** What a match is ranked by; larger wins in each field, compared in order. */
 export type RankKey = readonly number[];
@@ -80,4 +80,34 @@ function created(r: LoadedResource): number {
   const ts = r.object.metadata.creationTimestamp;
   const ms = typeof ts === "string" ? Date.parse(ts) : NaN;
   return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
+}
+
+/**
+ * The fan-out both Gateway API route kinds share: one IR route per match of every rule (a rule
+ * without matches matches everything), ranked for precedence. `base` builds what a rule's routes
+ * have in common (filters, backends, timeouts); `match` and `rank` interpret one match.
+ */
+export function rankedRouteIR<Rule extends { name?: string; matches?: Match[] }, Match>(
+  route: LoadedResource<{ rules?: Rule[] }>,
+  base: (rule: Rule, at: FieldPath) => Omit<RouteIR, "name" | "source" | "matches">,
+  match: (m: Match) => MatchIR,
+  rank: (m: Match) => RankedRoute["rank"],
+): RankedRoute[] {
+  const out: RankedRoute[] = [];
+  (route.object.spec.rules ?? []).forEach((rule, ruleIndex) => {
+    const at: FieldPath = ["spec", "rules", ruleIndex];
+    const common = base(rule, at);
+    const given = rule.matches && rule.matches.length > 0;
+    const matches: Match[] = given ? rule.matches! : [{} as Match];
+    matches.forEach((m, matchIndex) => {
+      const ir: RouteIR = {
+        ...common,
+        name: `${route.key.namespace}.${route.key.name}.${rule.name ?? ruleIndex}`,
+        source: { key: route.key, path: given ? [...at, "matches", matchIndex] : at },
+        matches: [match(m)],
+      };
+      out.push({ ir, rank: rank(m), route, rule: ruleIndex, match: matchIndex });
+    });
+  });
+  return out;
 }
