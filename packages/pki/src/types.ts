@@ -1,16 +1,8 @@
 // The logger and clock every part of the package takes: library code never prints and never reads
 // the wall clock directly, so tests can drive time (rotation, expiry) and capture logs.
 
-/** The logger every component takes (same shape as `@waystation/xds`'s and the controller's). */
-export interface Logger {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
-
-/** Discards everything; the default when no logger is injected. */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+// The logger every component takes lives in packages/log; re-exported here for this package's modules.
+export { silentLogger, type Logger } from "@waystation/log";
 
 /** Milliseconds since the epoch, like `Date.now`. Injected so tests can move time. */
 export type Clock = () => number;

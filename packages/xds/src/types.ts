@@ -9,16 +9,8 @@ import { SecretSchema } from "@waystation/proto/envoy/extensions/transport_socke
 import { AddressSchema } from "@waystation/proto/istio/workload/workload_pb.js";
 import { AuthorizationSchema } from "@waystation/proto/istio/security/authorization_pb.js";
 
-/** The logger every component takes (same shape as the controller's); library code never prints. */
-export interface Logger {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
-
-/** Discards everything; the default when no logger is injected. */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+// The logger every component takes lives in packages/log; re-exported here for this package's modules.
+export { silentLogger, type Logger } from "@waystation/log";
 
 /** Type URLs of the resources served, by their usual xDS short name. */
 export const TypeUrl = {

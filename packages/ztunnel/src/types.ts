@@ -3,16 +3,8 @@
 // shape the decisions (outbound.ts, authz.ts) read. Field meanings: istio-ambient.md §3.4, §3.5.
 import type { Cidr } from "./ip.js";
 
-/** The logger every component takes (same shape as the other Waystation packages); library code never prints. */
-export interface Logger {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
-
-/** Discards everything; the default when no logger is injected. */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+// The logger every component takes lives in packages/log; re-exported here for this package's modules.
+export { silentLogger, type Logger } from "@waystation/log";
 
 /** Istio's default trust domain; the workload API leaves `trust_domain` empty for it. */
 export const DEFAULT_TRUST_DOMAIN = "cluster.local";
