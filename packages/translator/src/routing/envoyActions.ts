@@ -94,7 +94,11 @@ function forwardAction(a: Forward, match: MatchIR, r: ResolvedForward): ActionIn
   if (live.length === 1 && "cluster" in only && !hasEdits(only.backend.requestHeaders) && !hasEdits(only.backend.responseHeaders)) {
     clusterSpecifier = { case: "cluster", value: only.cluster };
   } else {
-    clusterSpecifier = { case: "weightedClusters", value: { clusters: live.map((x) => clusterWeight(x, firstCluster)) } };
+    // Backends that did not resolve share one aborting entry carrying their summed weight.
+    const failed = live.filter((x) => "error" in x).reduce((sum, x) => sum + x.backend.weight, 0);
+    const clusters = live.filter((x) => "cluster" in x).map((x) => clusterWeight(x, firstCluster));
+    if (failed > 0) clusters.push({ name: firstCluster, weight: failed, typedPerFilterConfig: { [filterNames.fault]: abort500() } });
+    clusterSpecifier = { case: "weightedClusters", value: { clusters } };
   }
   return {
     case: "route",

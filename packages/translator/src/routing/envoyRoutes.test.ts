@@ -79,10 +79,13 @@ describe("buildRouteConfiguration", () => {
   it("answers 500 for the share of a backend that does not resolve", () => {
     const b = build([route("partial", fwd([backend("a", 3), backend("missing", 1), backend("gone", 1, { error: "Service ns/gone not found" })]))]);
     const clusters = b.routes[0].route.weighted_clusters.clusters;
-    assert.equal(clusters.length, 3);
+    // The two unresolved backends share one aborting entry with their summed weight (2 of 5).
+    assert.equal(clusters.length, 2);
+    assert.deepEqual([clusters[0].name, clusters[0].weight, clusters[0].typed_per_filter_config], ["c|80||a", 3, undefined]);
     assert.equal(clusters[1].name, "c|80||a");
+    assert.equal(clusters[1].weight, 2);
     assert.equal(clusters[1].typed_per_filter_config["envoy.filters.http.fault"].abort.http_status, 500);
-    assert.equal(clusters[2].typed_per_filter_config["envoy.filters.http.fault"].abort.percentage.numerator, 100);
+    assert.equal(clusters[1].typed_per_filter_config["envoy.filters.http.fault"].abort.percentage.numerator, 100);
     assert.equal(b.needsFault, true);
     // Only the resolver's error is new; the source already reported the backend it marked.
     assert.deepEqual(b.notes.map((n) => n.message), ["missing is not served here"]);
