@@ -4,6 +4,8 @@ import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import { ControlPlaneSchema, type ControlPlane, type Node } from "@waystation/proto/envoy/config/core/v3/base_pb.js";
 import type { NodeKey, SnapshotCache, SnapshotWatcher } from "./cache.js";
+import type { PreEncoded } from "./grpcService.js";
+import type { ResponseCache } from "./responses.js";
 import type { Snapshot } from "./snapshot.js";
 import type { StreamRecord, XdsStatus } from "./status.js";
 import { PUSH_ORDER, xdsType, type Logger, type XdsType } from "./types.js";
@@ -15,6 +17,8 @@ export interface ConnectionDeps {
   readonly log: Logger;
   /** Sent as `control_plane` in every response when set. */
   readonly controlPlane: ControlPlane | undefined;
+  /** Responses shared between streams, and the server-wide nonce sequence. */
+  readonly responses: ResponseCache;
 }
 
 /** The request fields both variants share. */
@@ -44,7 +48,6 @@ export abstract class AdsConnection<Req extends AnyRequest, Res> implements Snap
   private dirtySince = 0;
   private blocked = false;
   private closed = false;
-  private nonceSeq = 0;
   private unknownTypes: Set<string> | undefined;
   private closeListener: (() => void) | undefined;
 
@@ -96,14 +99,14 @@ export abstract class AdsConnection<Req extends AnyRequest, Res> implements Snap
     }
   }
 
-  /** Writes a response. When grpc-js's buffer is full, later pushes wait for 'drain' (see flush()). */
-  protected write(res: Res): void {
+  /**
+   * Writes a response (usually one encoded once for every stream, see ResponseCache). When grpc-js's
+   * buffer is full, later pushes wait for 'drain' (see flush()).
+   */
+  protected write(res: PreEncoded): void {
     if (this.closed) return;
-    if (!this.call.write(res)) this.blocked = true;
-  }
-
-  protected nextNonce(): string {
-    return (++this.nonceSeq).toString(36);
+    // The serializer passes PreEncoded bytes through (grpcService.ts).
+    if (!this.call.write(res as unknown as Res)) this.blocked = true;
   }
 
   protected get log(): Logger {

@@ -1,15 +1,19 @@
 // Incremental (Delta) ADS: DeltaAggregatedResources.
 import { performance } from "node:perf_hooks";
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import {
   DeltaDiscoveryResponseSchema, ResourceSchema, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse,
 } from "@waystation/proto/envoy/service/discovery/v3/discovery_pb.js";
 import { AdsConnection } from "./connection.js";
+import { PreEncoded } from "./grpcService.js";
+import type { SharedResponse } from "./responses.js";
 import type { Snapshot, TypeResources, XdsResource } from "./snapshot.js";
 import { TypeUrl, edsResourceName, type XdsType } from "./types.js";
 
 /** Responses awaiting ACK/NACK per type; beyond this the oldest are forgotten (treated as stale). */
 const MAX_PENDING = 32;
+/** The `base` in the ResponseCache of a client that holds nothing of the type yet. */
+const NOTHING = {};
 
 /** Per-type state of a Delta stream. */
 interface DeltaType {
@@ -138,15 +142,48 @@ export class DeltaConnection extends AdsConnection<DeltaDiscoveryRequest, DeltaD
     const cur = snapshot.get(url);
     if (!st || !cur) return;
     this.deps.status.type(this.record!, url).desiredVersion = cur.version;
+    // When the client's holdings are a shared snapshot part (`base`), the response depends only on
+    // (cur, base, interest, forced names): streams alike share one encoding (ResponseCache). An exact
+    // `known` map is this stream's own.
+    const names = st.wildcard ? undefined : [...st.names].sort();
+    const build = () => this.encode(url, st, cur, names);
+    let out: SharedResponse;
+    if (st.known) {
+      out = build();
+    } else {
+      const key = `${names ? names.join("\0") : "*"}\0\0${st.force ? [...st.force].sort().join("\0") : ""}`;
+      out = this.deps.responses.get(cur, st.base ?? NOTHING, key, build);
+    }
+    st.base = cur;
+    st.known = undefined;
+    st.force = undefined;
+    if (out.items.length === 0 && out.removed === 0 && !st.mustRespond) return;
+    st.mustRespond = false;
+
+    this.write(out.encoded);
+    st.pending.push({ nonce: out.nonce, version: cur.version });
+    if (st.pending.length > MAX_PENDING) st.pending.shift();
+    this.deps.status.sent(this.record!, {
+      type: url, version: cur.version, resources: out.items.length, removed: out.removed, bytes: out.bytes,
+      durationMs: performance.now() - since,
+    }, out.nonce);
+    if (url === TypeUrl.CDS) this.rewarm(out.items);
+  }
+
+  /**
+   * What differs between what the client holds (`known`, else `base`) and `cur`, within its interest
+   * (`names`: sorted explicit names, undefined for a wildcard), as one encoded response.
+   */
+  private encode(url: string, st: DeltaType, cur: TypeResources, names: readonly string[] | undefined): SharedResponse {
     const interested = (n: string) => st.wildcard || st.names.has(n);
     const known = st.known;
     const base = st.base;
     const has = (n: string) => (known ? known.get(n) : base?.get(n)?.version);
 
-    const resources: XdsResource[] = [];
-    const candidates = st.wildcard ? cur.items : [...st.names].sort().map((n) => cur.get(n));
+    const items: XdsResource[] = [];
+    const candidates = names ? names.map((n) => cur.get(n)) : cur.items;
     for (const r of candidates) {
-      if (r && (st.force?.has(r.name) || has(r.name) !== r.version)) resources.push(r);
+      if (r && (st.force?.has(r.name) || has(r.name) !== r.version)) items.push(r);
     }
     const removed = new Set<string>();
     const held = known ? known.keys() : base && base !== cur ? base.items.map((r) => r.name) : [];
@@ -154,27 +191,15 @@ export class DeltaConnection extends AdsConnection<DeltaDiscoveryRequest, DeltaD
     // "Knowing When a Requested Resource Does Not Exist": named in removed_resources.
     for (const n of st.force ?? []) if (!cur.has(n)) removed.add(n);
 
-    st.base = cur;
-    st.known = undefined;
-    st.force = undefined;
-    if (resources.length === 0 && removed.size === 0 && !st.mustRespond) return;
-    st.mustRespond = false;
-
-    const nonce = this.nextNonce();
+    const nonce = this.deps.responses.nonce();
     let bytes = 0;
-    for (const r of resources) bytes += r.bytes.length;
-    this.write(create(DeltaDiscoveryResponseSchema, {
+    for (const r of items) bytes += r.bytes.length;
+    const encoded = new PreEncoded(toBinary(DeltaDiscoveryResponseSchema, create(DeltaDiscoveryResponseSchema, {
       systemVersionInfo: cur.version, typeUrl: url, nonce, controlPlane: this.deps.controlPlane,
-      resources: resources.map((r) => create(ResourceSchema, { name: r.name, version: r.version, resource: r.any })),
+      resources: items.map((r) => create(ResourceSchema, { name: r.name, version: r.version, resource: r.any })),
       removedResources: [...removed].sort(),
-    }));
-    st.pending.push({ nonce, version: cur.version });
-    if (st.pending.length > MAX_PENDING) st.pending.shift();
-    this.deps.status.sent(this.record!, {
-      type: url, version: cur.version, resources: resources.length, removed: removed.size, bytes,
-      durationMs: performance.now() - since,
-    }, nonce);
-    if (url === TypeUrl.CDS) this.rewarm(resources);
+    })));
+    return { encoded, nonce, version: cur.version, items, removed: removed.size, bytes };
   }
 
   /**

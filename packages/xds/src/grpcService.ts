@@ -6,6 +6,15 @@ import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2
 type In<M> = M extends { input: infer I extends DescMessage } ? MessageShape<I> : never;
 type Out<M> = M extends { output: infer O extends DescMessage } ? MessageShape<O> : never;
 
+/**
+ * A message already in its binary encoding. grpc-js's serializer passes it through untouched, so
+ * one encoding can be written to many streams (the ADS server encodes a response once and shares it
+ * among every proxy that gets the same bytes). Typed as the message it encodes.
+ */
+export class PreEncoded {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
 /** The grpc-js handler type of one protobuf-es method, by its kind. */
 export type GrpcHandler<M> =
   M extends { methodKind: "unary" } ? grpc.handleUnaryCall<In<M>, Out<M>>
@@ -34,9 +43,9 @@ export function grpcServiceDefinition<S extends GenServiceMethods>(service: GenS
       path: `/${service.typeName}/${m.name}`,
       requestStream: m.methodKind === "client_streaming" || m.methodKind === "bidi_streaming",
       responseStream: m.methodKind === "server_streaming" || m.methodKind === "bidi_streaming",
-      requestSerialize: (v) => bufferOf(toBinary(m.input, v as MessageShape<typeof m.input>)),
+      requestSerialize: (v) => bufferOf(v instanceof PreEncoded ? v.bytes : toBinary(m.input, v as MessageShape<typeof m.input>)),
       requestDeserialize: (b: Buffer) => fromBinary(m.input, b),
-      responseSerialize: (v) => bufferOf(toBinary(m.output, v as MessageShape<typeof m.output>)),
+      responseSerialize: (v) => bufferOf(v instanceof PreEncoded ? v.bytes : toBinary(m.output, v as MessageShape<typeof m.output>)),
       responseDeserialize: (b: Buffer) => fromBinary(m.output, b),
       originalName: m.name,
     };

@@ -4,6 +4,7 @@ import { AggregatedDiscoveryService } from "@waystation/proto/envoy/service/disc
 import type { SnapshotCache } from "./cache.js";
 import { controlPlane, type AdsConnection, type ConnectionDeps } from "./connection.js";
 import { DeltaConnection } from "./delta.js";
+import { ResponseCache } from "./responses.js";
 import { grpcServiceDefinition, type GrpcImplementation, type GrpcServiceDefinition } from "./grpcService.js";
 import type { Snapshot } from "./snapshot.js";
 import { SotwConnection } from "./sotw.js";
@@ -53,7 +54,7 @@ export class AdsServer {
   constructor(private readonly opts: AdsServerOptions) {
     const log = opts.logger ?? silentLogger;
     this.status = opts.status ?? new XdsStatus({ logger: log });
-    this.deps = { cache: opts.cache, status: this.status, log, controlPlane: controlPlane(opts.controlPlaneId) };
+    this.deps = { cache: opts.cache, status: this.status, log, controlPlane: controlPlane(opts.controlPlaneId), responses: new ResponseCache() };
   }
 
   /** The service definition to pass to `server.addService`. */

@@ -1,11 +1,13 @@
 // State-of-the-World ADS: StreamAggregatedResources.
 import { performance } from "node:perf_hooks";
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import {
   DiscoveryResponseSchema, type DiscoveryRequest, type DiscoveryResponse,
 } from "@waystation/proto/envoy/service/discovery/v3/discovery_pb.js";
 import { AdsConnection } from "./connection.js";
-import type { Snapshot, XdsResource } from "./snapshot.js";
+import { PreEncoded } from "./grpcService.js";
+import type { SharedResponse } from "./responses.js";
+import type { Snapshot, TypeResources, XdsResource } from "./snapshot.js";
 import { TypeUrl, type XdsType } from "./types.js";
 
 /** What was asked for, or sent: a version of the type for a subscription. */
@@ -26,11 +28,16 @@ interface SotwType {
   /** Nonce of the latest response of this type ("" before the first). */
   nonce: string;
   sent: Sent | undefined;
-  /** Send the next response even if it equals the last (EDS after a CDS push; see push()). */
-  resend: boolean;
+  /**
+   * Send the next response even if it equals the last (EDS after a CDS push; see push()): the CDS
+   * version that asked for it, so the streams re-warmed by the same CDS push share one response.
+   */
+  resend: string | undefined;
 }
 
 const NO_NAMES: readonly string[] = Object.freeze([]);
+/** The `base` of every SotW response in the ResponseCache: a SotW response does not depend on the past. */
+const SOTW = {};
 
 /**
  * One `StreamAggregatedResources` stream. Per type it remembers only the subscription and the last
@@ -50,7 +57,7 @@ export class SotwConnection extends AdsConnection<DiscoveryRequest, DiscoveryRes
       return;
     }
     if (!st) {
-      st = { wildcard: false, explicit: false, names: NO_NAMES, nonce: "", sent: undefined, resend: false };
+      st = { wildcard: false, explicit: false, names: NO_NAMES, nonce: "", sent: undefined, resend: undefined };
       this.state.set(url, st);
       this.types.add(url);
       // A nonce from an earlier stream means nothing here ("the nonce ... does not survive stream
@@ -93,25 +100,22 @@ export class SotwConnection extends AdsConnection<DiscoveryRequest, DiscoveryRes
     const want: Sent = { version: res.version, wildcard: st.wildcard, names: st.names };
     // "When to send an update": only when the response would differ from the last one, whether the
     // client ACKed or NACKed it. Resending a rejected config would loop forever (STYLE.md §6).
-    if (same(want, st.sent) && !st.resend) return;
-    st.resend = false;
+    if (same(want, st.sent) && st.resend === undefined) return;
+    const resend = st.resend;
+    st.resend = undefined;
 
-    // Listener and Cluster responses carry every resource subscribed to (absence = deletion); for
-    // the other types a response carries the requested resources that exist ("Grouping Resources
-    // into Responses"). With a wildcard that is everything the snapshot holds for this node.
-    const items: readonly XdsResource[] = st.wildcard ? res.items : pick(st.names, (n) => res.get(n));
-    const nonce = this.nextNonce();
-    let bytes = 0;
-    for (const r of items) bytes += r.bytes.length;
-    this.write(create(DiscoveryResponseSchema, {
-      versionInfo: res.version, typeUrl: url, nonce, resources: items.map((r) => r.any),
-      controlPlane: this.deps.controlPlane,
-    }));
-    st.nonce = nonce;
+    // Every stream with the same subscription gets the same bytes: encode once (ResponseCache). The
+    // one exception is a cached response whose nonce this stream had last: it is rebuilt, fresh.
+    const key = (st.wildcard ? "*" : st.names.join("\0")) + (resend === undefined ? "" : `\0\0${resend}`);
+    const build = () => this.encode(url, res, st);
+    let out = this.deps.responses.get(res, SOTW, key, build);
+    if (out.nonce === st.nonce) out = build();
+    this.write(out.encoded);
+    st.nonce = out.nonce;
     st.sent = want;
     this.deps.status.sent(this.record!, {
-      type: url, version: res.version, resources: items.length, removed: 0, bytes, durationMs: performance.now() - since,
-    }, nonce);
+      type: url, version: res.version, resources: out.items.length, removed: 0, bytes: out.bytes, durationMs: performance.now() - since,
+    }, out.nonce);
 
     // A cluster added or updated by CDS warms until an EDS response arrives, even an unchanged one
     // (xDS protocol doc, "Resource warming"; Envoy >= 1.28 otherwise waits initial_fetch_timeout
@@ -119,9 +123,27 @@ export class SotwConnection extends AdsConnection<DiscoveryRequest, DiscoveryRes
     // EDS comes after CDS in push order, so it goes out in this same flush.
     const eds = url === TypeUrl.CDS ? this.state.get(TypeUrl.EDS) : undefined;
     if (eds?.sent) {
-      eds.resend = true;
+      eds.resend = res.version;
       this.markDirty(TypeUrl.EDS);
     }
+  }
+
+  /**
+   * The response for the stream's subscription. Listener and Cluster responses carry every resource
+   * subscribed to (absence = deletion); for the other types a response carries the requested
+   * resources that exist ("Grouping Resources into Responses"). With a wildcard that is everything
+   * the snapshot holds for this node.
+   */
+  private encode(url: string, res: TypeResources, st: SotwType): SharedResponse {
+    const items: readonly XdsResource[] = st.wildcard ? res.items : pick(st.names, (n) => res.get(n));
+    const nonce = this.deps.responses.nonce();
+    let bytes = 0;
+    for (const r of items) bytes += r.bytes.length;
+    const encoded = new PreEncoded(toBinary(DiscoveryResponseSchema, create(DiscoveryResponseSchema, {
+      versionInfo: res.version, typeUrl: url, nonce, resources: items.map((r) => r.any),
+      controlPlane: this.deps.controlPlane,
+    })));
+    return { encoded, nonce, version: res.version, items, removed: 0, bytes };
   }
 }
 
