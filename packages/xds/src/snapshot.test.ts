@@ -53,4 +53,15 @@ describe("buildSnapshot", () => {
     assert.throws(() => buildSnapshot([listener("")]), /without a name/);
     assert.throws(() => buildSnapshot([create(StatusSchema)]), /google.rpc.Status is not a type/);
   });
+
+  it("encodes a message object once: a later snapshot reusing it shares its encoding", () => {
+    const kept = listener("a");
+    const first = buildSnapshot([kept, listener("b")]);
+    const second = buildSnapshot([kept, listener("b")]);
+    assert.equal(second.get(TypeUrl.LDS)!.get("a"), first.get(TypeUrl.LDS)!.get("a"), "same message: same encoded resource");
+    assert.notEqual(second.get(TypeUrl.LDS)!.get("b"), first.get(TypeUrl.LDS)!.get("b"), "new message: encoded again");
+    assert.equal(second.get(TypeUrl.LDS)!.get("b")!.version, first.get(TypeUrl.LDS)!.get("b")!.version, "same content, same version");
+    const renamed = buildSnapshot([{ name: "a2", message: kept }]);
+    assert.equal(renamed.get(TypeUrl.LDS)!.get("a2")!.name, "a2", "an explicit other name is not taken from the memo");
+  });
 });

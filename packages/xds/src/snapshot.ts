@@ -151,7 +151,22 @@ export function buildSnapshot(entries: Iterable<SnapshotEntry>): Snapshot {
   return Snapshot.fromTypes(types);
 }
 
+/**
+ * Resources already encoded, by message object: a snapshot built from the previous one's messages
+ * plus a few new ones (incremental translation) encodes and hashes only the new ones. Sound because
+ * messages are frozen once in a snapshot (see XdsResource.message).
+ */
+const encoded = new WeakMap<Message, XdsResource>();
+
 function encode(t: XdsType, name: string, message: Message): XdsResource {
+  const seen = encoded.get(message);
+  if (seen && seen.name === name && seen.typeUrl === t.typeUrl) return seen;
+  const r = encodeFresh(t, name, message);
+  encoded.set(message, r);
+  return r;
+}
+
+function encodeFresh(t: XdsType, name: string, message: Message): XdsResource {
   const bytes = toBinary(t.schema, message);
   const version = shortHash(createHash("sha256").update(bytes));
   const any = create(AnySchema, { typeUrl: t.typeUrl, value: bytes });

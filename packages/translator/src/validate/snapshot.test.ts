@@ -213,3 +213,29 @@ describe("validateSnapshot: everything else", () => {
     assert.deepEqual(lines(validateSnapshot(s)), []);
   });
 });
+
+describe("validateSnapshot: messages seen before", () => {
+  const asMessages = (s: Snap) => Object.fromEntries(collections.map(([c, schema]) => [c, s[c].map((j: Json) => fromJson(schema, j, { registry }))])) as Record<string, any[]>;
+
+  it("a reused message reports its dangling references at its new position, as a fresh one would", () => {
+    const s = fx.snapshot();
+    const m = asMessages(s);
+    assert.deepEqual(lines(validateSnapshot(m)), []);
+    // Same message objects, the tcp_proxy's cluster removed and the listeners reordered: the
+    // reference error must carry the listener's current index.
+    const change = (x: Record<string, any[]>) => ({ ...x, clusters: x.clusters!.filter((c) => c.name !== fx.names.mirror), listeners: [...x.listeners!].reverse() });
+    const expected = lines(validateSnapshot(change(asMessages(s))));
+    assert.ok(expected.some((l) => l.startsWith("listeners[0].filter_chains[0].filters[0].typed_config.cluster")), expected.join("\n"));
+    const withoutCluster = change(m);
+    assert.deepEqual(lines(validateSnapshot(withoutCluster)), expected);
+  });
+
+  it("a message that failed its rules is checked again, not remembered as good", () => {
+    const s = fx.snapshot();
+    s.clusters[0].connect_timeout = "-1s";
+    const m = asMessages(s);
+    const first = lines(validateSnapshot(m));
+    assert.ok(first.some((l) => l.includes("connect_timeout")), first.join("\n"));
+    assert.deepEqual(lines(validateSnapshot(m)), first);
+  });
+});

@@ -8,7 +8,7 @@ import type { Any } from "@bufbuild/protobuf/wkt";
 import { Cluster_DiscoveryType, ClusterSchema, type Cluster } from "@waystation/proto/envoy/config/cluster/v3/cluster_pb.js";
 import type { Listener } from "@waystation/proto/envoy/config/listener/v3/listener_pb.js";
 import { fieldPath, resourceKind, type ValidationError } from "./errors.js";
-import { collectReferences, type ReferenceKind } from "./references.js";
+import { collectReferences, type Reference, type ReferenceKind } from "./references.js";
 import { messageForTypeUrl, type Unpacked } from "./registry.js";
 
 /** One resource of the snapshot after stages 1-2. */
@@ -21,6 +21,8 @@ export interface Decoded {
   readonly message: Message | undefined;
   readonly input: unknown;
   readonly anyCache: Map<Any, Unpacked>;
+  /** Its references with paths relative to the resource, when already known (validated before). */
+  readonly refs?: readonly Reference[];
 }
 
 /** Names provided outside the snapshot (the bootstrap). */
@@ -60,7 +62,9 @@ export function checkReferences(resources: readonly Decoded[], external: Externa
     if (!r.message) continue;
     const desc = messageForTypeUrl(r.message.$typeName);
     if (!desc) continue;
-    for (const ref of collectReferences(desc, r.message, r.path, r.anyCache)) {
+    const refs = r.refs?.map((x) => ({ ...x, path: x.path === "" ? r.path : fieldPath(r.path, x.path) }))
+      ?? collectReferences(desc, r.message, r.path, r.anyCache);
+    for (const ref of refs) {
       const collection = targetCollection[ref.kind];
       if (ext[collection].has(ref.name)) continue;
       const target = names[collection].get(ref.name);
