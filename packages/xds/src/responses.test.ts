@@ -80,9 +80,9 @@ describe("responses shared between streams", () => {
     assert.equal(new Set(eds.map((r) => r.nonce)).size, 1);
     streams.forEach((s, i) => s.send({ typeUrl: TypeUrl.EDS, resourceNames: ["c1"], versionInfo: eds[i]!.versionInfo, responseNonce: eds[i]!.nonce }));
 
-    // A CDS change (c2 added) with unchanged EDS: each stream gets CDS, then EDS again (warming),
+    // c1's cluster changes (endpoints unchanged): each stream gets CDS, then EDS c1 again (warming),
     // with a nonce it has not had before, the same on every stream.
-    h.cache.setSnapshot(group, buildSnapshot([edsCluster("c1"), edsCluster("c2"), loadAssignment("c1", [{ host: "10.0.0.1", port: 80 }])]));
+    h.cache.setSnapshot(group, buildSnapshot([edsCluster("c1", "c1"), loadAssignment("c1", [{ host: "10.0.0.1", port: 80 }])]));
     const after = await Promise.all(streams.map(async (s) => [await s.next(), await s.next()] as const));
     for (const [i, [c, e]] of after.entries()) {
       assert.equal(c.typeUrl, TypeUrl.CDS);

@@ -145,6 +145,36 @@ describe("SotW ADS", () => {
     ack(s, cds);
     ack(s, eds);
     await s.none();
+    // A cluster is added, c1 is unchanged: CDS only, c1 needs no re-warming.
+    h.cache.setSnapshot(node, buildSnapshot([edsCluster("c1", "c1"), ...base().slice(1), edsCluster("c3"), loadAssignment("c3", [])]));
+    const added = await s.next();
+    assert.deepEqual(namesOf(added), ["c1", "c2", "c3"]);
+    ack(s, added);
+    await s.none();
+    s.close();
+  });
+
+  it("EDS and RDS carry only news: the changed resource alone, nothing for an unrelated change (still SYNCED)", async () => {
+    const node = nodeId();
+    h.cache.setSnapshot(node, buildSnapshot(base()));
+    const s = client.sotw();
+    // Subscribe to both route configurations.
+    s.send({ node: { id: node }, typeUrl: TypeUrl.RDS, resourceNames: ["r1", "r2"] });
+    const first = await s.next();
+    assert.deepEqual(namesOf(first), ["r1", "r2"]);
+    s.send({ typeUrl: TypeUrl.RDS, versionInfo: first.versionInfo, responseNonce: first.nonce, resourceNames: ["r1", "r2"] });
+    await s.none();
+    // r2 changes: only r2 is sent, at the new type version.
+    const edited = [...base().filter((r) => !("name" in r && r.name === "r2")), routeConfig("r2", "c1")];
+    h.cache.setSnapshot(node, buildSnapshot(edited));
+    const second = await s.next();
+    assert.deepEqual(namesOf(second), ["r2"]);
+    s.send({ typeUrl: TypeUrl.RDS, versionInfo: second.versionInfo, responseNonce: second.nonce, resourceNames: ["r1", "r2"] });
+    // A route configuration nobody here subscribes to appears: the RDS version changes, nothing is sent.
+    const third = buildSnapshot([...edited, routeConfig("r3", "c1")]);
+    h.cache.setSnapshot(node, third);
+    await s.none();
+    await eventually(() => h.ads.syncz().some((e) => e.node === node && e.types.RDS?.state === "SYNCED" && e.types.RDS.desired === third.version(TypeUrl.RDS)), "RDS synced at the new version");
     s.close();
   });
 
@@ -155,15 +185,17 @@ describe("SotW ADS", () => {
     s.send({ node: { id: node }, typeUrl: TypeUrl.EDS, resourceNames: ["c1"] });
     const first = await s.next();
     assert.deepEqual(namesOf(first), ["c1"]);
-    // A new version goes out while the client asks for c2 with the old nonce: stale, ignored.
-    h.cache.setSnapshot(node, buildSnapshot([...base(), loadAssignment("c3", [])]));
+    // A new version (c1's endpoints changed) goes out while the client asks for c2 with the old
+    // nonce: stale, ignored.
+    h.cache.setSnapshot(node, buildSnapshot([...base().filter((r) => !("clusterName" in r && r.clusterName === "c1")), loadAssignment("c1", [{ host: "10.1.0.9", port: 80 }])]));
     const second = await s.next();
+    assert.deepEqual(namesOf(second), ["c1"]);
     s.send({ typeUrl: TypeUrl.EDS, resourceNames: ["c1", "c2"], versionInfo: first.versionInfo, responseNonce: first.nonce });
     await s.none();
-    // The ACK of the latest response carries the new names: they are sent.
+    // The ACK of the latest response carries the new names: what the client lacks (c2) is sent.
     s.send({ typeUrl: TypeUrl.EDS, resourceNames: ["c1", "c2"], versionInfo: second.versionInfo, responseNonce: second.nonce });
     const third = await s.next();
-    assert.deepEqual(namesOf(third), ["c1", "c2"]);
+    assert.deepEqual(namesOf(third), ["c2"]);
     assert.equal(third.versionInfo, second.versionInfo);
     // Unsubscribing from everything needs no response.
     s.send({ typeUrl: TypeUrl.EDS, resourceNames: [], versionInfo: third.versionInfo, responseNonce: third.nonce });

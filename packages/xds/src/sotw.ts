@@ -8,7 +8,7 @@ import { AdsConnection } from "./connection.js";
 import { PreEncoded } from "./grpcService.js";
 import type { SharedResponse } from "./responses.js";
 import type { Snapshot, TypeResources, XdsResource } from "./snapshot.js";
-import { TypeUrl, type XdsType } from "./types.js";
+import { TypeUrl, edsResourceName, xdsType, type XdsType } from "./types.js";
 
 /** What was asked for, or sent: a version of the type for a subscription. */
 interface Sent {
@@ -28,20 +28,20 @@ interface SotwType {
   /** Nonce of the latest response of this type ("" before the first). */
   nonce: string;
   sent: Sent | undefined;
-  /**
-   * Send the next response even if it equals the last (EDS after a CDS push; see push()): the CDS
-   * version that asked for it, so the streams re-warmed by the same CDS push share one response.
-   */
-  resend: string | undefined;
+  /** The snapshot part the last response came from: what the client holds of this type. */
+  held: TypeResources | undefined;
+  /** Names the next response must carry even if unchanged (EDS of clusters a CDS push changed). */
+  force: Set<string> | undefined;
 }
 
 const NO_NAMES: readonly string[] = Object.freeze([]);
-/** The `base` of every SotW response in the ResponseCache: a SotW response does not depend on the past. */
-const SOTW = {};
+/** The `base` in the ResponseCache of a client that holds nothing of the type yet. */
+const NOTHING = {};
 
 /**
- * One `StreamAggregatedResources` stream. Per type it remembers only the subscription and the last
- * sent (version, names), so a wildcard Envoy costs a few small objects per type.
+ * One `StreamAggregatedResources` stream. Per type it remembers only the subscription, the last
+ * sent (version, names) and a pointer to the shared snapshot part the client holds, so an Envoy
+ * costs a few small objects per type.
  */
 export class SotwConnection extends AdsConnection<DiscoveryRequest, DiscoveryResponse> {
   private readonly state = new Map<string, SotwType>();
@@ -57,7 +57,7 @@ export class SotwConnection extends AdsConnection<DiscoveryRequest, DiscoveryRes
       return;
     }
     if (!st) {
-      st = { wildcard: false, explicit: false, names: NO_NAMES, nonce: "", sent: undefined, resend: undefined };
+      st = { wildcard: false, explicit: false, names: NO_NAMES, nonce: "", sent: undefined, held: undefined, force: undefined };
       this.state.set(url, st);
       this.types.add(url);
       // A nonce from an earlier stream means nothing here ("the nonce ... does not survive stream
@@ -91,6 +91,14 @@ export class SotwConnection extends AdsConnection<DiscoveryRequest, DiscoveryRes
     if (!sameNames(names, st.names)) st.names = names.length === 0 ? NO_NAMES : names;
   }
 
+  /**
+   * Listener and Cluster responses (and the other wildcard types) carry every resource subscribed
+   * to: absence means deletion. For EDS, RDS and SDS a response carries only what the client lacks:
+   * the subscribed resources that changed since the response it holds, newly subscribed ones, and
+   * forced ones (xDS protocol doc, "Grouping Resources into Responses": in SotW only Listener and
+   * Cluster need the complete state; Envoy updates just the watches a response names). So an edit of
+   * one route configuration sends that one, not all of them.
+   */
   protected push(url: string, snapshot: Snapshot, since: number): void {
     const st = this.state.get(url);
     const res = snapshot.get(url);
@@ -100,42 +108,65 @@ export class SotwConnection extends AdsConnection<DiscoveryRequest, DiscoveryRes
     const want: Sent = { version: res.version, wildcard: st.wildcard, names: st.names };
     // "When to send an update": only when the response would differ from the last one, whether the
     // client ACKed or NACKed it. Resending a rejected config would loop forever (STYLE.md §6).
-    if (same(want, st.sent) && st.resend === undefined) return;
-    const resend = st.resend;
-    st.resend = undefined;
+    if (same(want, st.sent) && !st.force) return;
+    const complete = xdsType(url)!.wildcard;
+    const prev = st.sent;
+    const held = st.held;
+    const force = st.force;
+    st.force = undefined;
 
-    // Every stream with the same subscription gets the same bytes: encode once (ResponseCache). The
-    // one exception is a cached response whose nonce this stream had last: it is rebuilt, fresh.
-    const key = (st.wildcard ? "*" : st.names.join("\0")) + (resend === undefined ? "" : `\0\0${resend}`);
-    const build = () => this.encode(url, res, st);
-    let out = this.deps.responses.get(res, SOTW, key, build);
+    // Every stream in the same position gets the same bytes: encode once (ResponseCache). The one
+    // exception is a cached response whose nonce this stream had last: it is rebuilt, fresh.
+    const build = () => this.encode(url, res, st, complete, prev, held, force);
+    const key = complete
+      ? (st.wildcard ? "*" : st.names.join("\0"))
+      : `${st.names.join("\0")}\0\0${prev === undefined ? "-" : prev.names === st.names ? "=" : prev.names.join("\0")}\0\0${force ? [...force].sort().join("\0") : ""}`;
+    let out = this.deps.responses.get(res, complete || !held ? NOTHING : held, key, build);
     if (out.nonce === st.nonce) out = build();
+    st.sent = want;
+    st.held = res;
+    // A partial type answers a first request even when it has nothing, and otherwise only with news.
+    if (!complete && prev !== undefined && out.items.length === 0) {
+      this.deps.status.current(this.record!, url, res.version);
+      return;
+    }
     this.write(out.encoded);
     st.nonce = out.nonce;
-    st.sent = want;
     this.deps.status.sent(this.record!, {
       type: url, version: res.version, resources: out.items.length, removed: 0, bytes: out.bytes, durationMs: performance.now() - since,
     }, out.nonce);
-
-    // A cluster added or updated by CDS warms until an EDS response arrives, even an unchanged one
-    // (xDS protocol doc, "Resource warming"; Envoy >= 1.28 otherwise waits initial_fetch_timeout
-    // before falling back to its EDS cache). So every CDS push is followed by the EDS response;
-    // EDS comes after CDS in push order, so it goes out in this same flush.
-    const eds = url === TypeUrl.CDS ? this.state.get(TypeUrl.EDS) : undefined;
-    if (eds?.sent) {
-      eds.resend = res.version;
-      this.markDirty(TypeUrl.EDS);
-    }
+    if (url === TypeUrl.CDS) this.rewarm(out.items, held);
   }
 
   /**
-   * The response for the stream's subscription. Listener and Cluster responses carry every resource
-   * subscribed to (absence = deletion); for the other types a response carries the requested
-   * resources that exist ("Grouping Resources into Responses"). With a wildcard that is everything
-   * the snapshot holds for this node.
+   * A cluster added or updated by CDS warms until its ClusterLoadAssignment arrives, even an unchanged
+   * one (xDS protocol doc, "Resource warming"; Envoy >= 1.28 otherwise waits initial_fetch_timeout
+   * before falling back to its EDS cache). So the assignments of the clusters that changed go out
+   * again; EDS follows CDS in push order, so they go out in this same flush.
    */
-  private encode(url: string, res: TypeResources, st: SotwType): SharedResponse {
-    const items: readonly XdsResource[] = st.wildcard ? res.items : pick(st.names, (n) => res.get(n));
+  private rewarm(clusters: readonly XdsResource[], held: TypeResources | undefined): void {
+    const eds = this.state.get(TypeUrl.EDS);
+    if (!eds?.sent) return;
+    for (const c of clusters) {
+      if (held?.get(c.name)?.version === c.version) continue;
+      const name = edsResourceName(c.message);
+      if (name !== undefined && eds.names.includes(name)) (eds.force ??= new Set()).add(name);
+    }
+    if (eds.force) this.markDirty(TypeUrl.EDS);
+  }
+
+  private encode(url: string, res: TypeResources, st: SotwType, complete: boolean, prev: Sent | undefined,
+    held: TypeResources | undefined, force: ReadonlySet<string> | undefined): SharedResponse {
+    let items: readonly XdsResource[];
+    if (st.wildcard) items = res.items;
+    else if (complete || !held || !prev) items = pick(st.names, (n) => res.get(n));
+    else {
+      const before = new Set(prev.names);
+      items = pick(st.names, (n) => {
+        const r = res.get(n);
+        return r && (force?.has(n) || !before.has(n) || held.get(n)?.version !== r.version) ? r : undefined;
+      });
+    }
     const nonce = this.deps.responses.nonce();
     let bytes = 0;
     for (const r of items) bytes += r.bytes.length;

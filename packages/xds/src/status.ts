@@ -161,6 +161,19 @@ export class XdsStatus {
     this.emit("onPush", { ...e, type: shortType(e.type), node: rec.node, stream: rec.id });
   }
 
+  /**
+   * A new `version` of the type holds nothing the client lacks (SotW EDS/RDS/SDS send only news), so
+   * no response goes out: the client is as current as if it had ACKed it. A rejected response keeps
+   * its NACKED state; one still in flight is settled by its ACK, which will carry `version`.
+   */
+  current(rec: StreamRecord, typeUrl: string, version: string): void {
+    const t = this.type(rec, typeUrl);
+    if (t.lastNack) return;
+    const settled = t.ackedVersion === t.sentVersion;
+    t.sentVersion = version;
+    if (settled) t.ackedVersion = version;
+  }
+
   /** The client accepted the response with `nonce`, carrying `version`. */
   ack(rec: StreamRecord, typeUrl: string, version: string, nonce: string): void {
     const t = this.type(rec, typeUrl);
