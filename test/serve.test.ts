@@ -92,6 +92,26 @@ describe("waystation serve", () => {
     s.close();
   });
 
+  it("a waypoint proxy that connects before its Gateway exists is served once the Gateway appears", async () => {
+    const s = client.sotw();
+    s.send({ node: { id: "waypoint~10.0.0.51~late-wp-7c9f-q2x.bookinfo~bookinfo.svc.cluster.local", userAgentName: "envoy" }, typeUrl: TypeUrl.LDS, resourceNames: [] });
+    await s.none(300);
+    await writeFile(join(dir, "late-waypoint.yaml"), [
+      "apiVersion: gateway.networking.k8s.io/v1", "kind: Gateway",
+      "metadata: { name: late-wp, namespace: bookinfo }",
+      "spec:", "  gatewayClassName: istio-waypoint",
+      "  listeners: [{ name: mesh, port: 15008, protocol: HBONE }]", "",
+    ].join("\n"));
+    const lds = await s.next(5000);
+    assert.deepEqual(namesOf(lds), ["connect_originate", "connect_terminate", "main_internal"]);
+    const syncz = await (await monitor("/debug/syncz")).json() as { node: string; group?: string }[];
+    assert.equal(syncz.find((x) => x.node.includes("late-wp"))?.group, "waypoint/bookinfo/late-wp");
+    s.close();
+    await rm(join(dir, "late-waypoint.yaml"));
+    for (let i = 0; i < 100 && cpl.currentModel()!.waypoints.some((w) => w.name === "late-wp"); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(!cpl.currentModel()!.waypoints.some((w) => w.name === "late-wp"), "the removed Gateway is gone");
+  });
+
   it("keeps serving the last good configuration when a file becomes invalid, and says why", async () => {
     const svcFile = join(dir, "services.yaml");
     const good = await readFile(svcFile, "utf8");

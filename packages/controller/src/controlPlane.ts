@@ -167,6 +167,8 @@ export class ControlPlane {
     await this.certs!.ensure(model.waypoints.map((w) => w.identity));
     this.rateLimits?.setPolicies(s.resources);
     this.lastPublish = publishModel(model, this.cache, (id) => this.certs!.secretsFor(id), this.waypointOptions);
+    // A proxy that connected before its waypoint existed reads the waypoint's snapshot from now on.
+    this.cache.regroup();
     for (const r of this.lastPublish) {
       const snap = this.cache.get(r.group);
       let bytes = 0;

@@ -90,4 +90,36 @@ describe("SnapshotCache", () => {
     cache.setSnapshot("g", buildSnapshot([]));
     assert.equal(w.calls.length, 0);
   });
+
+  it("regroup: a node that resolved to nothing moves to the group it belongs to now; one with a snapshot stays", () => {
+    const groups = new Map<string, string>();
+    const cache = new SnapshotCache({ nodeGroup: (n) => groups.get(n.id) });
+    const orphan = create(NodeSchema, { id: "waypoint~1" });
+    const served = create(NodeSchema, { id: "waypoint~2" });
+    const wo = { ...recorder(), keys: [] as (string | undefined)[] };
+    wo.onRegroup = (k) => wo.keys.push(k.group);
+    const ws = recorder();
+    const cancel = cache.watch(cache.nodeKey(orphan), wo, orphan);
+    cache.setSnapshot("old", buildSnapshot([listener("old")]));
+    groups.set("waypoint~2", "old");
+    cache.watch(cache.nodeKey(served), ws, served);
+
+    // The waypoint appears: both nodes now map to "new", which has a snapshot.
+    groups.set("waypoint~1", "new");
+    groups.set("waypoint~2", "new");
+    const snap = buildSnapshot([listener("l")]);
+    cache.setSnapshot("new", snap);
+    assert.equal(wo.calls.length, 0, "not watching the new group yet");
+    assert.equal(cache.regroup(), 1);
+    assert.deepEqual(wo.keys, ["new"]);
+    assert.equal(wo.calls.length, 1);
+    assert.equal(wo.calls[0]!.snap, snap);
+    assert.equal(ws.calls.length, 0, "a node with a snapshot keeps it");
+    assert.equal(cache.regroup(), 0, "idempotent");
+    // The moved watch follows its new group, and cancels cleanly from there.
+    cache.setSnapshot("new", buildSnapshot([listener("l2")]));
+    assert.equal(wo.calls.length, 2);
+    cancel();
+    assert.equal(cache.watchCount, 1);
+  });
 });

@@ -16,6 +16,8 @@ export interface SnapshotWatcher {
   readonly types: ReadonlySet<string>;
   /** The node's snapshot changed; `changed` lists the changed subscribed types in push order. */
   onSnapshot(next: Snapshot, changed: readonly string[]): void;
+  /** The node now resolves through another group (see {@link SnapshotCache.regroup}); called before onSnapshot. */
+  onRegroup?(key: NodeKey): void;
 }
 
 /** A snapshot the check refused; the previous one (if any) keeps serving. */
@@ -46,8 +48,10 @@ export interface SnapshotCacheOptions {
 }
 
 interface Watch {
-  readonly node: NodeKey;
+  node: NodeKey;
   readonly watcher: SnapshotWatcher;
+  /** The node as it connected, to work its group out again (regroup). */
+  readonly source: Node | undefined;
 }
 
 /**
@@ -137,15 +141,44 @@ export class SnapshotCache {
     return [...this.snapshots.keys()].sort();
   }
 
-  /** Watches the snapshot `node` resolves to; returns the cancel function. */
-  watch(node: NodeKey, watcher: SnapshotWatcher): () => void {
-    const w: Watch = { node, watcher };
+  /**
+   * Watches the snapshot `node` resolves to; returns the cancel function. With `source` (the node as
+   * it connected), {@link regroup} can move the watch to the group the node belongs to later.
+   */
+  watch(node: NodeKey, watcher: SnapshotWatcher, source?: Node): () => void {
+    const w: Watch = { node, watcher, source };
     add(this.byId, node.id, w);
     if (node.group !== undefined) add(this.byGroup, node.group, w);
     return () => {
-      remove(this.byId, node.id, w);
-      if (node.group !== undefined) remove(this.byGroup, node.group, w);
+      remove(this.byId, w.node.id, w);
+      if (w.node.group !== undefined) remove(this.byGroup, w.node.group, w);
     };
+  }
+
+  /**
+   * Works out the group again for every watch that resolves to nothing: a proxy that connected
+   * before its waypoint existed (or whose waypoint was renamed) is moved to the group it belongs to
+   * now and sent that snapshot. Call after publishing a new configuration. Watches that resolve to a
+   * snapshot keep it: a proxy is never moved away from a config it is running.
+   */
+  regroup(): number {
+    let moved = 0;
+    for (const set of [...this.byId.values()]) {
+      for (const w of [...set]) {
+        if (!w.source || this.resolve(w.node)) continue;
+        const key = this.nodeKey(w.source);
+        if (key.group === w.node.group) continue;
+        if (w.node.group !== undefined) remove(this.byGroup, w.node.group, w);
+        w.node = key;
+        if (key.group !== undefined) add(this.byGroup, key.group, w);
+        moved++;
+        w.watcher.onRegroup?.(key);
+        const next = this.resolve(key);
+        if (next) this.notify(w, changedTypes(undefined, next), next);
+      }
+    }
+    if (moved > 0) this.log.info("xds: streams moved to the group they now belong to", { moved });
+    return moved;
   }
 
   /** Number of open watches (for tests and metrics). */

@@ -74,6 +74,13 @@ export abstract class AdsConnection<Req extends AnyRequest, Res> implements Snap
   /** Writes at most one response for `typeUrl` from `snapshot`; `since` is when the push was triggered. */
   protected abstract push(typeUrl: string, snapshot: Snapshot, since: number): void;
 
+  /** SnapshotWatcher: the node belongs to another group now (it had no snapshot before). */
+  onRegroup(key: NodeKey): void {
+    this.nodeKey = key;
+    if (this.record) this.deps.status.regroup(this.record, key.group);
+    this.log.info("xds: stream now reads its group's snapshot", { stream: this.id, node: key.id, group: key.group });
+  }
+
   /** SnapshotWatcher: the node's snapshot changed for some subscribed types. */
   onSnapshot(_next: Snapshot, changed: readonly string[]): void {
     for (const u of changed) this.markDirty(u);
@@ -146,7 +153,7 @@ export abstract class AdsConnection<Req extends AnyRequest, Res> implements Snap
     }
     this.nodeKey = this.deps.cache.nodeKey(node);
     this.record = this.deps.status.connect({ id: this.id, node: node.id, group: this.nodeKey.group, variant: this.variant, peer: this.call.getPeer() });
-    this.cancelWatch = this.deps.cache.watch(this.nodeKey, this);
+    this.cancelWatch = this.deps.cache.watch(this.nodeKey, this, node);
     this.log.info("xds: stream opened", { stream: this.id, node: node.id, group: this.nodeKey.group, variant: this.variant });
     if (!this.deps.cache.resolve(this.nodeKey)) this.log.info("xds: no snapshot for node yet; waiting", { node: node.id });
     return true;

@@ -36,7 +36,7 @@ export interface TypeSync {
 export interface StreamRecord {
   readonly id: string;
   readonly node: string;
-  readonly group: string | undefined;
+  group: string | undefined;
   readonly variant: "sotw" | "delta";
   readonly peer: string;
   readonly connectedAt: number;
@@ -159,6 +159,11 @@ export class XdsStatus {
     t.lastNonce = nonce;
     t.sentAt = this.now();
     this.emit("onPush", { ...e, type: shortType(e.type), node: rec.node, stream: rec.id });
+  }
+
+  /** The stream's node now resolves through `group`. */
+  regroup(rec: StreamRecord, group: string | undefined): void {
+    rec.group = group;
   }
 
   /**
