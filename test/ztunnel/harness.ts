@@ -37,12 +37,17 @@ export async function freePortOn(hosts: readonly string[]): Promise<number> {
   throw new Error(`no port free on all of ${hosts.join(", ")}`);
 }
 
-/** A TCP echo app: echoes data; on the client's FIN writes `<fin>` and ends (proves half-close). */
-export async function echoApp(host: string): Promise<{ port: number; accepted: () => number; close(): Promise<void> }> {
+/**
+ * A TCP echo app: echoes data; on the client's FIN writes `<fin>` and ends (proves half-close).
+ * `peers` lists the client addresses it accepted, in order.
+ */
+export async function echoApp(host: string): Promise<{ port: number; accepted: () => number; peers: string[]; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
+  const peers: string[] = [];
   let accepted = 0;
   const server = net.createServer({ allowHalfOpen: true }, (s) => {
     accepted++;
+    peers.push(s.remoteAddress ?? "");
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
     s.on("error", () => {});
@@ -53,6 +58,7 @@ export async function echoApp(host: string): Promise<{ port: number; accepted: (
   return {
     port: (server.address() as net.AddressInfo).port,
     accepted: () => accepted,
+    peers,
     close: () => new Promise((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
   };
 }
@@ -140,8 +146,11 @@ export async function socks5(proxy: HostPort, host: string, port: number, localA
   return { client: new Client(s), rep };
 }
 
-/** A fake waypoint: an HBONE server presenting `cert`, recording each CONNECT, then echoing. */
-export async function fakeWaypoint(host: string, cert: WorkloadCertificate, bundle: string): Promise<{
+/**
+ * A fake waypoint: an HBONE server presenting `cert`, recording each CONNECT, then echoing. `port`
+ * 0 picks one; a waypoint found through the control plane is dialed on its GatewayAddress port (15008).
+ */
+export async function fakeWaypoint(host: string, cert: WorkloadCertificate, bundle: string, port = 0): Promise<{
   port: number;
   requests: { authority: string; peerSerial: string; peerSan: string; forwarded: string; session: number }[];
   sessions: () => number;
@@ -167,7 +176,7 @@ export async function fakeWaypoint(host: string, cert: WorkloadCertificate, bund
     stream.on("data", (d) => stream.write(d));
     stream.on("end", () => stream.end("<fin>"));
   });
-  await new Promise<void>((r) => server.listen(0, host, r));
+  await new Promise<void>((r, j) => { server.once("error", j); server.listen(port, host, () => { server.off("error", j); r(); }); });
   return {
     port: (server.address() as net.AddressInfo).port, requests, sessions: () => sessions,
     close: () => new Promise((r) => { for (const s of live) s.destroy(); server.close(() => r()); }),

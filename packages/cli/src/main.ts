@@ -1,6 +1,7 @@
 /** The `waystation` command: one subcommand per file in commands/. */
 import { Command, CommanderError } from "commander";
 import { bootstrapCommand } from "./commands/bootstrap.js";
+import { demoCommand } from "./commands/demo.js";
 import { explainCommand } from "./commands/explain.js";
 import { rateLimitCommand } from "./commands/ratelimit.js";
 import { ztunnelCommand } from "@waystation/ztunnel/cli";
@@ -25,6 +26,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
   program.addCommand(rateLimitCommand(setExit, err));
   program.addCommand(ztunnelCommand(setExit, err));
   program.addCommand(statusCommand(setExit, out, err));
+  program.addCommand(demoCommand(setExit, out, err));
   try {
     await program.parseAsync(argv as string[]);
   } catch (e) {
