@@ -24,7 +24,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
   program.addCommand(serveCommand(setExit, err));
   program.addCommand(bootstrapCommand(setExit, out, err));
   program.addCommand(rateLimitCommand(setExit, err));
-  program.addCommand(ztunnelCommand(setExit, err));
+  program.addCommand(ztunnelCommand(setExit, err, out));
   program.addCommand(statusCommand(setExit, out, err));
   program.addCommand(demoCommand(setExit, out, err));
   try {

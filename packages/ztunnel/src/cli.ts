@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Command, Option } from "commander";
 import { CaClient } from "@waystation/pki";
+import { captureRules, familiesFor, rulesScript } from "./capture/iptables.js";
 import { caCertificateSource, fileCertificateSource, type CertificateSource } from "./certs.js";
 import type { Logger } from "./types.js";
 import { ztunnelNodeId } from "./xdsClient.js";
@@ -28,11 +29,23 @@ interface CliOptions {
   instanceIp: string;
   hbonePort: number;
   socks5Port: number | false;
+  capture?: number;
+  captureHost: string;
+  printIptables?: "setup" | "cleanup";
+  iptablesExcludeUid: number[];
+  captureCidr: string[];
+  captureUid: number[];
   metricsPort: number;
   readinessPort: number;
   adminPort: number;
   logLevel: "debug" | "info" | "warn" | "error";
 }
+
+const uid = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`not a uid: ${v}`);
+  return n;
+};
 
 const port = (v: string) => {
   const n = Number(v);
@@ -40,8 +53,9 @@ const port = (v: string) => {
   return n;
 };
 
-/** The `ztunnel` subcommand; `setExit` receives the exit code, logs go to `err`. */
-export function ztunnelCommand(setExit: (code: number) => void, err: NodeJS.WritableStream = process.stderr): Command {
+/** The `ztunnel` subcommand; `setExit` receives the exit code, logs go to `err` (`--print-iptables` to `out`). */
+export function ztunnelCommand(setExit: (code: number) => void, err: NodeJS.WritableStream = process.stderr,
+  out: NodeJS.WritableStream = process.stdout): Command {
   const env = process.env;
   return new Command("ztunnel")
     .description("run the Node ztunnel: HBONE between workloads, L4 policy, Istio TCP metrics")
@@ -60,11 +74,31 @@ export function ztunnelCommand(setExit: (code: number) => void, err: NodeJS.Writ
     .option("--hbone-port <port>", "HBONE port, listened on each local workload IP and dialed on peers", port, 15008)
     .option("--socks5-port <port>", "SOCKS5 outbound listener on 127.0.0.1", port, 15080)
     .option("--no-socks5-port", "no SOCKS5 listener")
+    .addOption(new Option("--capture [port]", "transparent capture: take iptables-REDIRECTed outbound TCP on this port (Linux, native addon)")
+      .argParser(port).preset("15001"))
+    .option("--capture-host <ip>", "the capture listener's address (:: also takes IPv6)", "127.0.0.1")
+    .addOption(new Option("--print-iptables [mode]", "print the shell commands that install (setup) or remove (cleanup) the capture rules, and exit")
+      .choices(["setup", "cleanup"]).preset("setup"))
+    .option("--iptables-exclude-uid <uid>", "with --print-iptables: a uid whose connections are not captured (repeatable; default: the current uid)",
+      (v: string, prev: number[]) => [...prev, uid(v)], [])
+    .option("--capture-cidr <cidr>", "with --print-iptables: capture only TCP to this block (repeatable; default: all)", (v: string, prev: string[]) => [...prev, v], [])
+    .option("--capture-uid <uid>", "with --print-iptables: capture only this user's TCP (repeatable; default: every user but the excluded)",
+      (v: string, prev: number[]) => [...prev, uid(v)], [])
     .option("--metrics-port <port>", "Prometheus metrics (/metrics)", port, 15020)
     .option("--readiness-port <port>", "readiness (/healthz/ready)", port, 15021)
     .option("--admin-port <port>", "admin (/config_dump) on 127.0.0.1", port, 15000)
     .addOption(new Option("--log-level <level>", "log level").choices(["debug", "info", "warn", "error"]).default("info"))
     .action(async (opts: CliOptions) => {
+      if (opts.printIptables) {
+        const rules = captureRules({
+          capturePort: opts.capture ?? 15001, cidrs: opts.captureCidr, workloadUids: opts.captureUid, families: familiesFor(opts.captureHost),
+          excludeUids: opts.iptablesExcludeUid.length > 0 ? opts.iptablesExcludeUid : [process.getuid?.() ?? 0],
+        });
+        if (!rules.ok) throw new Error(`--print-iptables: ${rules.errors.join("; ")}`);
+        out.write(rulesScript(rules, opts.printIptables));
+        setExit(0);
+        return;
+      }
       if (!opts.node) throw new Error("--node (or NODE_NAME) is required");
       if (!opts.localConfig === !opts.xds) throw new Error("give exactly one of --local-config and --xds");
       if (!opts.ca === !opts.certsDir) throw new Error("give exactly one of --ca and --certs-dir");
@@ -89,10 +123,10 @@ export function ztunnelCommand(setExit: (code: number) => void, err: NodeJS.Writ
           },
         };
       const zt = await startZtunnel({
-        node: opts.node, config, certificates, logger, ...(trustBundlePem ? { trustBundlePem } : {}),
-        ports: { hbone: opts.hbonePort, socks5: opts.socks5Port, metrics: opts.metricsPort, readiness: opts.readinessPort, admin: opts.adminPort },
+        node: opts.node, config, certificates, logger, ...(trustBundlePem ? { trustBundlePem } : {}), hosts: { capture: opts.captureHost },
+        ports: { hbone: opts.hbonePort, socks5: opts.socks5Port, capture: opts.capture ?? false, metrics: opts.metricsPort, readiness: opts.readinessPort, admin: opts.adminPort },
       });
-      err.write(`waystation ztunnel: node ${opts.node}, ${zt.hboneServers.size} local workload(s); metrics :${zt.addresses.metrics?.port}, ready :${zt.addresses.readiness?.port}/healthz/ready (Ctrl-C stops)\n`);
+      err.write(`waystation ztunnel: node ${opts.node}, ${zt.hboneServers.size} local workload(s); metrics :${zt.addresses.metrics?.port}, ready :${zt.addresses.readiness?.port}/healthz/ready${zt.addresses.capture ? `; capture ${zt.addresses.capture.host}:${zt.addresses.capture.port}` : ""} (Ctrl-C stops)\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           logger.info("shutting down", { signal });

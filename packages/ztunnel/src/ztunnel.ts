@@ -5,6 +5,7 @@
 import { networkInterfaces } from "node:os";
 import { AccessLog, loggerSink, type AccessLogSink } from "./accessLog.js";
 import { serveHttp, type HttpEndpoint } from "./admin.js";
+import { CAPTURE_HOST, captureListener } from "./capture/captureListener.js";
 import { CertManager, type CertificateSource } from "./certs.js";
 import { ConnectionManager } from "./connections.js";
 import { DEFAULT_H2, HboneConnector, type H2Settings } from "./hboneClient.js";
@@ -41,12 +42,14 @@ export interface ZtunnelOptions {
     /** The HBONE port: listened on every local workload IP and dialed on peers (15008). */
     readonly hbone?: number;
     readonly socks5?: number | false;
+    /** Transparent capture (iptables REDIRECT target, 15001); off unless given. Needs the native addon. */
+    readonly capture?: number | false;
     readonly metrics?: number | false;
     readonly readiness?: number | false;
     readonly admin?: number | false;
   };
-  /** Bind addresses: SOCKS5 and admin 127.0.0.1, metrics and readiness 0.0.0.0 by default. */
-  readonly hosts?: { readonly socks5?: string; readonly metrics?: string; readonly readiness?: string; readonly admin?: string };
+  /** Bind addresses: SOCKS5, capture and admin 127.0.0.1, metrics and readiness 0.0.0.0 by default. */
+  readonly hosts?: { readonly socks5?: string; readonly capture?: string; readonly metrics?: string; readonly readiness?: string; readonly admin?: string };
   readonly explicitListeners?: readonly ExplicitListener[];
   readonly plaintextListeners?: readonly PlaintextListener[];
   readonly pool?: { readonly maxStreamsPerSession?: number; readonly idleTimeoutMs?: number };
@@ -68,7 +71,7 @@ export interface Ztunnel {
   readonly connections: ConnectionManager;
   readonly xds?: XdsClient | undefined;
   /** Bound addresses (ports resolved). */
-  readonly addresses: { socks5?: HostPort; metrics?: HostPort; readiness?: HostPort; admin?: HostPort; explicit: HostPort[]; plaintext: HostPort[] };
+  readonly addresses: { socks5?: HostPort; capture?: HostPort; metrics?: HostPort; readiness?: HostPort; admin?: HostPort; explicit: HostPort[]; plaintext: HostPort[] };
   /** HBONE listeners by workload IP. */
   readonly hboneServers: ReadonlyMap<string, HboneServer>;
   /** Certificates fetched and listeners up for every local workload (and, with xDS, the first sync done). */
@@ -94,7 +97,8 @@ export async function startZtunnel(opts: ZtunnelOptions): Promise<Ztunnel> {
   }
   const ports = opts.ports ?? {}, hosts = opts.hosts ?? {};
   const hbonePort = ports.hbone ?? HBONE_PORT;
-  const ownPorts = [15001, 15006, HBONE_PORT, hbonePort, ...(typeof ports.socks5 === "number" && ports.socks5 > 0 ? [ports.socks5] : [15080])];
+  const ownPorts = [15001, 15006, HBONE_PORT, hbonePort, ...(typeof ports.socks5 === "number" && ports.socks5 > 0 ? [ports.socks5] : [15080]),
+    ...(typeof ports.capture === "number" && ports.capture > 0 ? [ports.capture] : [])];
   const h2: H2Settings = { ...DEFAULT_H2, ...opts.h2 };
   const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
   const certs = new CertManager({ source: opts.certificates, logger: log, ...(opts.trustBundlePem !== undefined ? { trustBundlePem: opts.trustBundlePem } : {}) });
@@ -173,6 +177,10 @@ export async function startZtunnel(opts: ZtunnelOptions): Promise<Ztunnel> {
     const add = async (l: Promise<Listener>) => { const x = await l; closers.push(() => x.close()); return x.address; };
     if (ports.socks5 !== false) {
       addresses.socks5 = await add(socks5Listener({ host: hosts.socks5 ?? "127.0.0.1", port: ports.socks5 ?? 15080 }, (ip) => state.workloadByIp(ip), run));
+    }
+    if (ports.capture !== undefined && ports.capture !== false) {
+      addresses.capture = await add(captureListener({ host: hosts.capture ?? CAPTURE_HOST, port: ports.capture },
+        (ip) => state.workloadByIp(ip), run, accessLog));
     }
     for (const l of explicit) {
       // One file may describe every node: a listener belongs to the ztunnel of its source's node.
